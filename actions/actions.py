@@ -1,0 +1,104 @@
+"""Custom actions: keep the language slot in step with the app, clarify, and hand off."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from actions.i18n import TEXTS, TOPIC_TITLES, Language
+from bot.settings import Settings
+from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
+from bot.store.models import Conversation, ConversationStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+# How many topics a clarification offers, and the least confidence worth offering.
+MAX_SUGGESTIONS = 3
+MIN_SUGGESTION_CONFIDENCE = 0.05
+
+
+def language_of(tracker: Tracker) -> Language:
+    value = tracker.get_slot("language")
+    return "fr" if value == "fr" else "en"
+
+
+@lru_cache(maxsize=1)
+def _store() -> Engine:
+    url = Settings.from_env().database_url
+    ensure_sqlite_dir(url)
+    engine = create_engine(sync_url(url), pool_pre_ping=True)
+    install_sqlite_pragmas(engine)
+    return engine
+
+
+class ActionSyncLanguage(Action):
+    """Fill the ``language`` slot from the metadata the app sends with every message.
+
+    Runs as the slot's custom mapping, so on every user message, before any response is chosen.
+    """
+
+    def name(self) -> str:
+        return "action_sync_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        wanted = metadata.get("language")
+        if wanted in ("en", "fr") and wanted != tracker.get_slot("language"):
+            return [SlotSet("language", wanted)]
+        return []
+
+
+class ActionClarify(Action):
+    """Not understood: offer the likeliest topics as buttons, and a person."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        lang = language_of(tracker)
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        topics = [
+            item["name"]
+            for item in ranking
+            if item.get("name") in TOPIC_TITLES
+            and float(item.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
+        ][:MAX_SUGGESTIONS]
+        buttons = [{"title": TOPIC_TITLES[t][lang], "payload": f"/{t}"} for t in topics]
+        buttons.append({"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"})
+        text = TEXTS["clarify" if topics else "clarify_no_guess"][lang]
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return []
+
+
+class ActionRequestHuman(Action):
+    """Mark the conversation as waiting for a caseworker in the app's store, then confirm."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        # The sender id is the app's conversation id (opaque; no personal data).
+        with Session(_store()) as session:
+            conversation = session.get(Conversation, tracker.sender_id)
+            if conversation is None:
+                log.warning("handoff for an unknown conversation")
+            elif conversation.status == ConversationStatus.BOT:
+                conversation.status = ConversationStatus.HANDOFF_REQUESTED
+                conversation.handoff_requested_at = utcnow()
+                session.commit()
+                log.info("handoff requested conversation=%s", conversation.id)
+        dispatcher.utter_message(response="utter_handoff")
+        return []

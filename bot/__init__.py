@@ -1,0 +1,1 @@
+"""The intake assistant app: channels, conversation routing, data and the caseworker queue."""

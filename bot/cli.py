@@ -1,0 +1,204 @@
+"""``intake``: the command line of the assistant.
+
+intake run        start Rasa, the action server and the app (Ctrl-C stops them all)
+intake shell      talk to the assistant in the terminal, through the full pipeline
+intake train      build the Rasa environment if needed and train (skipped when unchanged)
+intake migrate    create or upgrade the app's database
+intake evaluate   NLU accuracy per language on the held-out set; writes docs/nlu-evaluation.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.runtime import training
+
+    settings = Settings.from_env()
+    if args.validate:
+        _progress("[validate] rasa data validate")
+        training.validate_data(_progress)
+        _progress("[validate] domain, rules and NLU data are consistent")
+    training.ensure_model(settings.model_dir, force=args.force, progress=_progress)
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from bot.store import migrate
+
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    _progress("[migrate] database is at the latest revision")
+    return 0
+
+
+@contextlib.contextmanager
+def _running_services(settings: Settings) -> Iterator[None]:
+    """Train if needed, start the action server and Rasa, and stop them on the way out."""
+    from bot.runtime import training
+    from bot.runtime.services import Services
+
+    model = training.ensure_model(settings.model_dir, progress=_progress)
+    services = Services(settings, model, settings.data_dir / "logs")
+    _progress("[run] starting the action server and Rasa (Rasa takes ~30s to load)")
+    services.start()
+    try:
+        services.wait_ready()
+        yield
+    finally:
+        _progress("[run] stopping Rasa and the action server")
+        services.stop()
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.store import migrate
+
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    with _running_services(settings):
+        base = f"http://{settings.app_host}:{settings.app_port}"
+        _progress(
+            "\n".join(
+                [
+                    "",
+                    f"  Web chat:      {base}/chat",
+                    f"  Health:        {base}/healthz",
+                    f"  API docs:      {base}/docs",
+                    f"  Rasa:          {settings.rasa_url} (loopback only)",
+                    f"  Action server: http://127.0.0.1:{settings.actions_port} (loopback only)",
+                    f"  Logs:          {settings.data_dir / 'logs'}",
+                    "  Press Ctrl-C to stop everything.",
+                    "",
+                ]
+            )
+        )
+        uvicorn.run(
+            create_app(settings),
+            host=settings.app_host,
+            port=settings.app_port,
+            access_log=False,
+            log_level=settings.log_level.lower(),
+        )
+    return 0
+
+
+async def _shell_loop(settings: Settings) -> None:
+    from bot.app import open_runtime
+    from bot.conversation import InboundMessage
+
+    user = f"shell-{uuid.uuid4().hex[:12]}"
+    buttons: list[str] = []
+    print("Type a message (English or français). A number picks an option. Ctrl-D to quit.")
+    async with open_runtime(settings) as runtime:
+        while True:
+            try:
+                text = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                print()
+                return
+            if not text.strip():
+                continue
+            if text.strip().isdigit() and 0 < int(text) <= len(buttons):
+                text = buttons[int(text) - 1]
+            outcome = await runtime.conversations.receive(
+                InboundMessage("shell", user, uuid.uuid4().hex, text)
+            )
+            buttons = []
+            for stored in outcome.replies:
+                print(f"bot> {stored.reply.text}")
+                for button in stored.reply.buttons:
+                    buttons.append(button.payload)
+                    print(f"     {len(buttons)}. {button.title}")
+
+
+def cmd_shell(_args: argparse.Namespace) -> int:
+    import httpx
+
+    from bot.store import migrate
+
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    try:
+        already_up = httpx.get(f"{settings.rasa_url}/status", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        already_up = False
+    if already_up:  # `intake run` is going: talk to that Rasa
+        asyncio.run(_shell_loop(settings))
+    else:
+        with _running_services(settings):
+            asyncio.run(_shell_loop(settings))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from bot.runtime import evaluation, training
+
+    settings = Settings.from_env()
+    examples = evaluation.load_heldout()
+    with _running_services(settings):
+        results = evaluation.evaluate(settings.rasa_url, examples)
+    model = training.model_path(settings.model_dir).name
+    out = PROJECT_ROOT / "docs" / "nlu-evaluation.md" if args.output is None else args.output
+    out.write_text(evaluation.report(results, model), encoding="utf-8")
+    _progress(evaluation.summary(results))
+    _progress(f"[evaluate] report written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start Rasa, the action server and the app").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("shell", help="talk to the assistant in the terminal").set_defaults(
+        func=cmd_shell
+    )
+    train = sub.add_parser("train", help="train the model (skipped when nothing changed)")
+    train.add_argument("--force", action="store_true", help="train even if a model exists")
+    train.add_argument("--validate", action="store_true", help="run `rasa data validate` first")
+    train.set_defaults(func=cmd_train)
+    sub.add_parser("migrate", help="create or upgrade the app's database").set_defaults(
+        func=cmd_migrate
+    )
+    evaluate = sub.add_parser("evaluate", help="NLU accuracy per language on the held-out set")
+    evaluate.add_argument("--output", type=Path, default=None)
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear one-line error for operators; details are in the logs
+        from bot.runtime.rasa_env import RasaEnvError
+
+        if isinstance(exc, RasaEnvError | RuntimeError | ValueError):
+            print(f"intake {args.command}: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,398 @@
+"""The one path every inbound message takes, whatever its channel (the spine of the app).
+
+    channel verified and parsed it  ->  receive():
+      1. persist the inbound message, idempotent on the channel's own message id
+      2. keyword layer: language menu and switches (STOP, HELP... join here with the SMS work)
+      3. route: a conversation a caseworker has taken is left for them; otherwise the engine
+      4. engine (Rasa over HTTP); if it does not answer, the message stays ``pending``, the
+         person gets one short notice in their language, and ``process_pending`` (run by the
+         retry worker) answers it when Rasa is back
+      5. replies are stored as outbound messages; the channel renders and delivers them
+
+Messages of one conversation are processed one at a time and in order (a per-conversation
+lock), so a retry never overtakes a newer message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import language as lang
+from bot.engine import EngineUnavailable, RasaEngine, Reply
+from bot.i18n import t
+from bot.store.models import (
+    Author,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    InboundStatus,
+    Message,
+    OutboundStatus,
+)
+
+log = logging.getLogger(__name__)
+
+_INTENT_TRIGGER = re.compile(r"^/([A-Za-z_]+)$")
+_CHOOSE_LANGUAGE = re.compile(r'^/choose_language\{\s*"language"\s*:\s*"(en|fr)"\s*\}$')
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message as a channel hands it over, already verified."""
+
+    channel: str
+    address: str  # the channel's id for the person: personal data, never logged
+    channel_message_id: str
+    text: str
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    id: int
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation_id: str
+    message_id: int
+    duplicate: bool
+    replies: list[StoredReply]
+
+
+# Called after replies were stored outside a channel request (the retry worker), so that push
+# channels (SMS, Telegram) can send them. The web chat pulls instead and needs no hook.
+DeliveryHook = Callable[[str, str], Awaitable[None]]  # (channel, conversation_id)
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    language: lang.Language
+    text: str
+
+
+def engine_input(
+    text: str,
+    current: lang.Language | None,
+    hint: str | None,
+    default: lang.Language,
+    intents: frozenset[str],
+) -> EngineInput:
+    """The keyword layer: what to send Rasa for this text, and in which language to answer."""
+    stripped = text.strip()
+    chosen = _CHOOSE_LANGUAGE.match(stripped)
+    if chosen:  # a language button
+        return EngineInput(chosen.group(1), "/choose_language")  # type: ignore[arg-type]
+    if lang.asks_for_language_menu(stripped):
+        return EngineInput(current or default, "/ask_language")
+    switch = lang.explicit_switch(stripped)
+    if switch:
+        return EngineInput(switch, "/choose_language")
+    language = lang.resolve(current, stripped, hint, default)
+    trigger = _INTENT_TRIGGER.match(stripped)
+    if trigger and trigger.group(1) in intents:
+        return EngineInput(language, stripped)  # a button payload such as "/program_what"
+    # Rasa reads a leading "/" as an intent (with entities): never let a person inject one.
+    return EngineInput(language, stripped.lstrip("/").strip() or stripped)
+
+
+class ConversationService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        engine: RasaEngine,
+        *,
+        default_language: lang.Language,
+        intents: frozenset[str],
+    ) -> None:
+        self._sessions = sessions
+        self._engine = engine
+        self._default_language = default_language
+        self._intents = intents
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.delivery_hooks: dict[str, DeliveryHook] = {}
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    # -- 1. persist ------------------------------------------------------------------------
+
+    async def receive(self, msg: InboundMessage) -> Outcome:
+        async with self._lock(f"{msg.channel}:{msg.address}"):
+            conversation_id, message_id, duplicate = await self._persist(msg)
+        if not duplicate:
+            async with self._lock(conversation_id):
+                await self._process(conversation_id, language_hint=msg.language_hint)
+        else:
+            log.info("duplicate inbound dropped channel=%s message=%s", msg.channel, message_id)
+        return Outcome(conversation_id, message_id, duplicate, await self.replies_to(message_id))
+
+    async def _persist(self, msg: InboundMessage) -> tuple[str, int, bool]:
+        async with self._sessions() as s:
+            existing = await self._find_inbound(s, msg.channel, msg.channel_message_id)
+            if existing:
+                return existing.conversation_id, existing.id, True
+            conversation = await self._open_conversation(s, msg.channel, msg.address)
+            message = Message(
+                conversation_id=conversation.id,
+                direction=Direction.IN,
+                author=Author.PERSON,
+                channel=msg.channel,
+                channel_message_id=msg.channel_message_id,
+                text=msg.text,
+                status=InboundStatus.RECEIVED,
+            )
+            s.add(message)
+            try:
+                await s.commit()
+            except IntegrityError:
+                # Another worker stored the same delivery first: it is a duplicate.
+                await s.rollback()
+                existing = await self._find_inbound(s, msg.channel, msg.channel_message_id)
+                if existing is None:
+                    raise
+                return existing.conversation_id, existing.id, True
+            log.info(
+                "inbound stored channel=%s conversation=%s message=%s chars=%d",
+                msg.channel,
+                conversation.id,
+                message.id,
+                len(msg.text),
+            )
+            return conversation.id, message.id, False
+
+    @staticmethod
+    async def _find_inbound(
+        s: AsyncSession, channel: str, channel_message_id: str
+    ) -> Message | None:
+        return await s.scalar(
+            select(Message).where(
+                Message.channel == channel, Message.channel_message_id == channel_message_id
+            )
+        )
+
+    @staticmethod
+    async def _open_conversation(s: AsyncSession, channel: str, address: str) -> Conversation:
+        contact = await s.scalar(
+            select(Contact).where(Contact.channel == channel, Contact.address == address)
+        )
+        if contact is None:
+            contact = Contact(channel=channel, address=address)
+            s.add(contact)
+            await s.flush()
+        conversation = await s.scalar(
+            select(Conversation)
+            .where(
+                Conversation.contact_id == contact.id,
+                Conversation.status != ConversationStatus.CLOSED,
+            )
+            .order_by(Conversation.created_at.desc())
+            .limit(1)
+        )
+        if conversation is None:
+            conversation = Conversation(
+                contact_id=contact.id, channel=channel, language=contact.language
+            )
+            s.add(conversation)
+            await s.flush()
+        return conversation
+
+    # -- 2-5. keyword layer, route, engine, store replies ----------------------------------
+
+    async def _process(self, conversation_id: str, language_hint: str | None = None) -> int:
+        """Answer every unanswered inbound message of a conversation, oldest first.
+
+        Returns how many messages were answered. No database transaction is held open while
+        Rasa is called, so a slow engine never blocks other writers (SQLite has only one).
+        """
+        async with self._sessions() as s:
+            conversation = await s.get(Conversation, conversation_id)
+            if conversation is None or conversation.status == ConversationStatus.HUMAN:
+                return 0  # a caseworker owns it: messages wait for them, unanswered by the bot
+            backlog = list(
+                await s.scalars(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == Direction.IN,
+                        Message.status.in_([InboundStatus.RECEIVED, InboundStatus.PENDING]),
+                    )
+                    .order_by(Message.id)
+                )
+            )
+            current = conversation.language
+            channel = conversation.channel
+        answered = 0
+        for message in backlog:
+            step = engine_input(
+                message.text,
+                current,
+                language_hint,
+                self._default_language,
+                self._intents,  # type: ignore[arg-type]
+            )
+            try:
+                replies = await self._engine.send(
+                    conversation_id, step.text, {"language": step.language, "channel": channel}
+                )
+            except EngineUnavailable:
+                await self._defer(conversation_id, backlog, step.language)
+                return answered
+            await self._store_replies(conversation_id, message.id, step.language, replies)
+            current = step.language
+            answered += 1
+        return answered
+
+    async def _defer(
+        self, conversation_id: str, backlog: list[Message], language: lang.Language
+    ) -> None:
+        """Keep the messages for the retry worker; tell the person once per outage."""
+        already_told = any(m.status == InboundStatus.PENDING for m in backlog)
+        async with self._sessions() as s:
+            for m in backlog:
+                row = await s.get(Message, m.id)
+                if row is not None and row.status == InboundStatus.RECEIVED:
+                    row.status = InboundStatus.PENDING
+                    row.attempts += 1
+                elif row is not None:
+                    row.attempts += 1
+            conversation = await s.get(Conversation, conversation_id)
+            if conversation is not None and conversation.language is None:
+                conversation.language = language
+            if not already_told:
+                s.add(
+                    self._outbound(
+                        conversation_id,
+                        backlog[-1],
+                        t("engine_unavailable", language),
+                        None,
+                        language,
+                        Author.SYSTEM,
+                    )
+                )
+            await s.commit()
+        log.warning(
+            "engine unavailable: %d message(s) pending conversation=%s",
+            len(backlog),
+            conversation_id,
+        )
+
+    async def _store_replies(
+        self, conversation_id: str, message_id: int, language: lang.Language, replies: list[Reply]
+    ) -> None:
+        async with self._sessions() as s:
+            message = await s.get(Message, message_id)
+            conversation = await s.get(Conversation, conversation_id)
+            assert message is not None and conversation is not None
+            for reply in replies:
+                s.add(
+                    self._outbound(
+                        conversation_id,
+                        message,
+                        reply.text,
+                        reply.to_payload(),
+                        language,
+                        Author.ASSISTANT,
+                    )
+                )
+            message.status = InboundStatus.ANSWERED
+            message.language = language
+            conversation.language = language
+            contact = await s.get(Contact, conversation.contact_id)
+            if contact is not None:
+                contact.language = language
+            await s.commit()
+
+    @staticmethod
+    def _outbound(
+        conversation_id: str,
+        in_reply_to: Message,
+        text: str,
+        payload: dict | None,
+        language: lang.Language,
+        author: Author,
+    ) -> Message:
+        return Message(
+            conversation_id=conversation_id,
+            direction=Direction.OUT,
+            author=author,
+            channel=in_reply_to.channel,
+            text=text,
+            payload=payload,
+            language=language,
+            status=OutboundStatus.QUEUED,
+            in_reply_to_id=in_reply_to.id,
+        )
+
+    # -- reading replies and retrying ------------------------------------------------------
+
+    async def replies_to(self, message_id: int) -> list[StoredReply]:
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(Message)
+                .where(Message.in_reply_to_id == message_id, Message.direction == Direction.OUT)
+                .order_by(Message.id)
+            )
+            return [StoredReply(r.id, Reply.from_stored(r.text, r.payload)) for r in rows]
+
+    async def outbound_after(
+        self, channel: str, address: str, after_id: int, limit: int = 50
+    ) -> list[StoredReply]:
+        """Outbound messages to one contact newer than ``after_id`` (the web chat's poll)."""
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(
+                    Contact.channel == channel,
+                    Contact.address == address,
+                    Message.direction == Direction.OUT,
+                    Message.id > after_id,
+                )
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return [StoredReply(r.id, Reply.from_stored(r.text, r.payload)) for r in rows]
+
+    async def process_pending(self) -> int:
+        """Retry every conversation with unanswered messages; returns how many were answered."""
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(Message.conversation_id, Message.channel)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Conversation.status != ConversationStatus.HUMAN,
+                    Message.direction == Direction.IN,
+                    Message.status.in_([InboundStatus.RECEIVED, InboundStatus.PENDING]),
+                )
+                .distinct()
+            )
+            todo = [(cid, channel) for cid, channel in rows]
+        answered = 0
+        for conversation_id, channel in todo:
+            lock = self._lock(conversation_id)
+            if lock.locked():
+                continue  # a request is answering it right now
+            async with lock:
+                done = await self._process(conversation_id)
+            answered += done
+            hook = self.delivery_hooks.get(channel)
+            if done and hook is not None:
+                await hook(channel, conversation_id)
+        if answered:
+            log.info("retry worker answered %d pending message(s)", answered)
+        return answered

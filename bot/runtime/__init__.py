@@ -1,0 +1,1 @@
+"""Running the assistant's parts: the Rasa environment, training, and the processes."""

@@ -1,0 +1,106 @@
+"""NLU evaluation on the held-out set (``nlu/eval``), written apart from the training data.
+
+Each message is parsed by a running Rasa (``POST /model/parse``); accuracy is reported per
+language with every confusion listed, so a change in ``config.yml`` or the data is judged on
+numbers. ``intake evaluate`` writes the report to ``docs/nlu-evaluation.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+HELDOUT_DIR = PROJECT_ROOT / "nlu" / "eval"
+_FILE_LANGUAGE = re.compile(r"heldout_(en|fr)\.yml$")
+
+
+@dataclass(frozen=True)
+class Example:
+    language: str
+    intent: str
+    text: str
+
+
+@dataclass
+class LanguageResult:
+    total: int = 0
+    correct: int = 0
+    confusions: list[tuple[str, str, str, float]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+def load_heldout(directory: Path = HELDOUT_DIR) -> list[Example]:
+    examples: list[Example] = []
+    for path in sorted(directory.glob("heldout_*.yml")):
+        match = _FILE_LANGUAGE.search(path.name)
+        if not match:
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for block in data.get("nlu", []):
+            for line in str(block.get("examples", "")).splitlines():
+                text = line.strip().removeprefix("- ").strip()
+                if text:
+                    examples.append(Example(match.group(1), block["intent"], text))
+    return examples
+
+
+def evaluate(rasa_url: str, examples: list[Example]) -> dict[str, LanguageResult]:
+    results: dict[str, LanguageResult] = {}
+    with httpx.Client(base_url=rasa_url, timeout=30.0) as client:
+        for ex in examples:
+            response = client.post("/model/parse", json={"text": ex.text})
+            response.raise_for_status()
+            intent = response.json().get("intent") or {}
+            predicted, confidence = intent.get("name") or "", float(intent.get("confidence") or 0)
+            result = results.setdefault(ex.language, LanguageResult())
+            result.total += 1
+            if predicted == ex.intent:
+                result.correct += 1
+            else:
+                result.confusions.append((ex.intent, predicted, ex.text, confidence))
+    return results
+
+
+def summary(results: dict[str, LanguageResult]) -> str:
+    parts = [
+        f"{lang}: {r.accuracy:.1%} ({r.correct}/{r.total})" for lang, r in sorted(results.items())
+    ]
+    return "NLU held-out intent accuracy — " + ", ".join(parts)
+
+
+def report(results: dict[str, LanguageResult], model_name: str) -> str:
+    lines = [
+        "# NLU evaluation (held-out set)",
+        "",
+        f"Model `{model_name}`, trained on `nlu/data/`, tested on `nlu/eval/heldout_*.yml`",
+        "(messages written separately from the training data). Reproduce with `intake evaluate`.",
+        "A prediction of `nlu_fallback` means the assistant would ask to clarify.",
+        "",
+        "| language | accuracy | correct | total |",
+        "|---|---|---|---|",
+    ]
+    for lang, r in sorted(results.items()):
+        lines.append(f"| {lang} | {r.accuracy:.1%} | {r.correct} | {r.total} |")
+    for lang, r in sorted(results.items()):
+        lines += ["", f"## Confusions ({lang})", ""]
+        if not r.confusions:
+            lines.append("None.")
+            continue
+        pairs = Counter((expected, got) for expected, got, _, _ in r.confusions)
+        lines += ["| expected | predicted | count |", "|---|---|---|"]
+        lines += [f"| {e} | {g} | {n} |" for (e, g), n in pairs.most_common()]
+        lines += ["", "| expected | predicted | confidence | message |", "|---|---|---|---|"]
+        for expected, got, text, confidence in r.confusions:
+            safe = text.replace("|", "\\|")
+            lines.append(f"| {expected} | {got} | {confidence:.2f} | {safe} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,186 @@
+"""Start and stop the two helper processes: the Rasa server and the action server.
+
+Used by ``intake run`` and by the end-to-end tests, so both run the assistant the same way.
+Both bind to loopback only: only the app talks to them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot.runtime import rasa_env
+from bot.settings import PROJECT_ROOT, Settings
+from bot.store.db import ensure_sqlite_dir
+
+
+def tracker_store_config(url: str) -> dict:
+    """Rasa's SQL tracker store settings for a plain URL (its own database or file)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        ensure_sqlite_dir(url)
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    if backend in ("postgresql", "postgres"):
+        config = {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": parsed.host or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "db": parsed.database,
+        }
+        if parsed.username:
+            config["username"] = parsed.username
+        if parsed.password:
+            config["password"] = parsed.password
+        return config
+    raise ValueError(f"unsupported tracker store database {backend!r}")
+
+
+def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
+    """endpoints.yml and credentials.yml for ``rasa run``, under the data directory."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = settings.data_dir / "rasa-endpoints.yml"
+    credentials = settings.data_dir / "rasa-credentials.yml"
+    endpoints_config: dict = {
+        "action_endpoint": {"url": f"http://127.0.0.1:{settings.actions_port}/webhook"},
+        "tracker_store": tracker_store_config(settings.rasa_tracker_db_url),
+    }
+    if os.environ.get("RASA_LOCK_STORE_URL"):  # redis://host:port/db, for several Rasa servers
+        lock = make_url(os.environ["RASA_LOCK_STORE_URL"])
+        endpoints_config["lock_store"] = {
+            "type": "redis",
+            "url": lock.host,
+            "port": lock.port or 6379,
+            "db": int(lock.database or 0),
+        }
+    endpoints.write_text(yaml.safe_dump(endpoints_config, sort_keys=False))
+    credentials.write_text(yaml.safe_dump({"rest": None}))
+    return endpoints, credentials
+
+
+@dataclass
+class Services:
+    settings: Settings
+    model: Path
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.actions_port}"
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        self.processes[name] = subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop them in order
+        )
+
+    def start_actions(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "SANIC_HOST": "127.0.0.1",
+                "DATABASE_URL": self.settings.database_url,
+                "INTAKE_DATA_DIR": str(self.settings.data_dir),
+                "PYTHONPATH": str(PROJECT_ROOT),
+            }
+        )
+        self._spawn(
+            "actions",
+            [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.settings.actions_port),
+            ],
+            env,
+        )
+
+    def start_rasa(self) -> None:
+        endpoints, credentials = write_rasa_config(self.settings)
+        self._spawn(
+            "rasa",
+            [
+                str(rasa_env.rasa_executable()),
+                "run",
+                "--model",
+                str(self.model),
+                "--enable-api",  # /status and /model/parse: health checks and NLU evaluation
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.rasa_port),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+            ],
+            rasa_env.rasa_environ(),
+        )
+
+    def start(self) -> None:
+        self.start_actions()
+        self.start_rasa()
+
+    def wait_ready(self, timeout: float = 240.0) -> None:
+        """Block until both answer (Rasa with its model loaded), or raise with the log tail."""
+        deadline = time.monotonic() + timeout
+        pending = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/status"}
+        while pending and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                process = self.processes.get(name)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{name} exited early:\n{self.log_tail(name)}")
+                try:
+                    response = httpx.get(url, timeout=2.0)
+                except httpx.HTTPError:
+                    continue
+                if response.status_code == 200 and (
+                    name != "rasa" or response.json().get("model_file")
+                ):
+                    del pending[name]
+            time.sleep(0.5)
+        if pending:
+            tails = "\n".join(self.log_tail(n) for n in pending)
+            raise RuntimeError(f"not ready after {timeout:.0f}s: {sorted(pending)}\n{tails}")
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, name: str | None = None, timeout: float = 20.0) -> None:
+        for key in [name] if name else list(self.processes):
+            process = self.processes.pop(key, None)
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

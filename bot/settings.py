@@ -1,0 +1,77 @@
+"""Every setting of the app, read from environment variables in one place.
+
+The README lists the same variables with the same defaults; keep them in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    database_url: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_seconds: float = 10.0
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    rasa_tracker_db_url: str = ""
+    app_host: str = "127.0.0.1"
+    app_port: int = 8000
+    retry_interval_seconds: float = 5.0
+    default_language: str = "en"
+    max_text_chars: int = 2000
+    log_level: str = "INFO"
+    model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("INTAKE_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+        rasa_port = _int("RASA_PORT", 5005)
+        default_language = _env("DEFAULT_LANGUAGE", "en").lower()
+        if default_language not in ("en", "fr"):
+            raise ValueError(f"DEFAULT_LANGUAGE must be 'en' or 'fr', got {default_language!r}")
+        return cls(
+            data_dir=data_dir,
+            database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'intake.db'}"),
+            rasa_url=_env("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+            rasa_timeout_seconds=_float("RASA_TIMEOUT_SECONDS", 10.0),
+            rasa_port=rasa_port,
+            actions_port=_int("ACTIONS_PORT", 5055),
+            rasa_tracker_db_url=_env(
+                "RASA_TRACKER_DB_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
+            ),
+            app_host=_env("APP_HOST", "127.0.0.1"),
+            app_port=_int("APP_PORT", 8000),
+            retry_interval_seconds=_float("RETRY_INTERVAL_SECONDS", 5.0),
+            default_language=default_language,
+            max_text_chars=_int("MAX_TEXT_CHARS", 2000),
+            log_level=_env("LOG_LEVEL", "INFO").upper(),
+            model_dir=Path(_env("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
+        )

@@ -1,0 +1,1 @@
+"""The app's data: SQLAlchemy 2 models, the database connection and repositories."""

@@ -1,0 +1,129 @@
+"""Tables of the app. Migrations in ``migrations/versions`` must match these models.
+
+Personal data lives only here (and in Rasa's tracker store): never in logs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored, not yet given to the engine
+    PENDING = "pending"  # the engine did not answer; the retry worker will try again
+    ANSWERED = "answered"  # the engine answered; replies are stored as outbound messages
+    HANDLED = "handled"  # answered by the app itself (keyword layer), not by the engine
+
+
+class OutboundStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Author(StrEnum):
+    PERSON = "person"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"  # app-level notices such as "the assistant will answer shortly"
+    CASEWORKER = "caseworker"
+
+
+class ConversationStatus(StrEnum):
+    BOT = "bot"
+    HANDOFF_REQUESTED = "handoff_requested"
+    HUMAN = "human"
+    CLOSED = "closed"
+
+
+class Contact(Base):
+    """A person on one channel, identified by the channel's own address for them."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(16))
+    # Web: the opaque id the page sends; SMS: E.164 number; Telegram: chat id. Personal data.
+    address: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
+
+
+class Conversation(Base):
+    """One thread with a contact. Its id is the sender id Rasa sees (opaque, no personal data)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_contact", "contact_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(24), default=ConversationStatus.BOT)
+    handoff_requested_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="conversations")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id"
+    )
+
+
+class Message(Base):
+    """A message in either direction. Inbound ones are unique on the channel's own id."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_message_id", name="uq_messages_channel_message_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_status", "direction", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    author: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_message_id: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Buttons and other structured parts of an outbound reply, channel-neutral.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    language: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))
+    # For outbound replies: the inbound message they answer.
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -1,0 +1,50 @@
+"""Alembic environment: migrates the app's database (never Rasa's tracker store)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from bot.settings import Settings
+from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
+from bot.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def database_url() -> str:
+    # `intake migrate` and the tests pass the URL explicitly; otherwise DATABASE_URL.
+    return config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=sync_url(database_url()),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = database_url()
+    ensure_sqlite_dir(url)
+    engine = create_engine(sync_url(url))
+    install_sqlite_pragmas(engine)
+    with engine.connect() as connection:
+        # Batch mode lets later migrations alter columns on SQLite too.
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,124 @@
+"""Test helpers: free ports, a fake Rasa HTTP server, and running the app in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.app import create_app
+from bot.settings import Settings
+from bot.store import migrate
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakeRasa:
+    """A stand-in for Rasa's REST channel over real HTTP, for tests that need no trained model.
+
+    ``answer`` turns a message into bot messages; ``stop()``/``start()`` make the port refuse
+    connections like a stopped Rasa would.
+    """
+
+    def __init__(self, answer: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        self.answer = answer
+        self.port = free_port()
+        self.received: list[dict[str, Any]] = []
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _webhook(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.received.append(body)
+        return JSONResponse(self.answer(body))
+
+    async def _status(self, _request: Request) -> JSONResponse:
+        return JSONResponse({"model_file": "fake.tar.gz", "model_id": "fake"})
+
+    def start(self) -> None:
+        app = Starlette(
+            routes=[
+                Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+                Route("/status", self._status),
+            ]
+        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Rasa did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = None
+
+
+def echo_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answers "<language>: <message>" so tests can see what the app sent."""
+    language = (body.get("metadata") or {}).get("language")
+    return [{"recipient_id": body["sender"], "text": f"{language}: {body['message']}"}]
+
+
+def make_settings(tmp_path: Path, database_url: str, rasa_url: str, **overrides: Any) -> Settings:
+    base = Settings.from_env()
+    return replace(
+        base,
+        data_dir=tmp_path,
+        database_url=database_url,
+        rasa_url=rasa_url,
+        rasa_timeout_seconds=5.0,
+        retry_interval_seconds=0.2,
+        log_level="INFO",
+        **overrides,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings, *, run_worker: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with its lifespan, reached over an in-process ASGI transport."""
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    app = create_app(settings, run_worker=run_worker)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
