@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import lru_cache
 from typing import Any
@@ -13,9 +14,9 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from actions.i18n import TEXTS, TOPIC_TITLES, Language
+from bot import referrals
 from bot.settings import Settings
 from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
-from bot.store.models import Conversation, ConversationStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class ActionClarify(Action):
 
 
 class ActionRequestHuman(Action):
-    """Mark the conversation as waiting for a caseworker in the app's store, then confirm."""
+    """Put the person in the caseworker queue (a contact-request referral), then confirm."""
 
     def name(self) -> str:
         return "action_request_human"
@@ -91,14 +92,16 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         # The sender id is the app's conversation id (opaque; no personal data).
-        with Session(_store()) as session:
-            conversation = session.get(Conversation, tracker.sender_id)
-            if conversation is None:
-                log.warning("handoff for an unknown conversation")
-            elif conversation.status == ConversationStatus.BOT:
-                conversation.status = ConversationStatus.HANDOFF_REQUESTED
-                conversation.handoff_requested_at = utcnow()
-                session.commit()
-                log.info("handoff requested conversation=%s", conversation.id)
+        referral_id = await asyncio.to_thread(self._request, tracker.sender_id)
+        if referral_id is None:
+            log.warning("handoff for an unknown conversation")
+        else:
+            log.info("handoff requested referral=%s", referral_id)
         dispatcher.utter_message(response="utter_handoff")
         return []
+
+    @staticmethod
+    def _request(conversation_id: str) -> str | None:
+        with Session(_store()) as session:
+            referral = referrals.request_contact(session, conversation_id)
+            return referral.id if referral else None

@@ -1,4 +1,4 @@
-"""Texts the custom actions build themselves (the rest are responses in nlu/domain.yml)."""
+"""Texts the custom actions build themselves (the rest are responses in nlu/domain/)."""
 
 from __future__ import annotations
 

@@ -30,15 +30,16 @@ from bot.store.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
 
-DOMAIN_FILE = PROJECT_ROOT / "nlu" / "domain.yml"
+DOMAIN_DIR = PROJECT_ROOT / "nlu" / "domain"
 
 
-def domain_intents(path: Path = DOMAIN_FILE) -> frozenset[str]:
+def domain_intents(directory: Path = DOMAIN_DIR) -> frozenset[str]:
     """Intents a button payload may trigger directly ("/program_what")."""
-    domain = yaml.safe_load(path.read_text(encoding="utf-8"))
     names = set()
-    for item in domain.get("intents", []):
-        names.add(item if isinstance(item, str) else next(iter(item)))
+    for path in sorted(directory.glob("*.yml")):
+        domain = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in domain.get("intents", []):
+            names.add(item if isinstance(item, str) else next(iter(item)))
     return frozenset(names)
 
 

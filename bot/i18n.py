@@ -1,4 +1,4 @@
-"""Messages the app itself sends (not the assistant's answers, which live in nlu/domain.yml).
+"""Messages the app itself sends (not the assistant's answers, which live in nlu/domain/).
 
 Every key has an English and a French text; ``tests/unit/test_i18n.py`` enforces it and measures
 the SMS cost of each.

@@ -101,7 +101,9 @@ def make_settings(tmp_path: Path, database_url: str, rasa_url: str, **overrides:
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings: Settings, *, run_worker: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+async def running_app(
+    settings: Settings, *, run_worker: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with its lifespan, reached over an in-process ASGI transport."""
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     app = create_app(settings, run_worker=run_worker)
@@ -112,7 +114,9 @@ async def running_app(settings: Settings, *, run_worker: bool = True) -> AsyncIt
             yield client
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+async def wait_for(
+    predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2  # noqa: ASYNC109
+) -> Any:
     """Poll an async predicate until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:

@@ -1,6 +1,6 @@
 """Training: reproducible, and skipped when nothing that shapes the model has changed.
 
-The model file is named after a fingerprint of ``config.yml``, ``nlu/domain.yml``,
+The model file is named after a fingerprint of ``config.yml``, ``nlu/domain/**``,
 ``nlu/data/**`` and the Rasa lock file, so an unchanged project reuses its model.
 """
 
@@ -17,13 +17,14 @@ from bot.runtime import rasa_env
 from bot.settings import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "config.yml"
-DOMAIN = PROJECT_ROOT / "nlu" / "domain.yml"
+DOMAIN = PROJECT_ROOT / "nlu" / "domain"  # a directory: Rasa merges its files
 DATA = PROJECT_ROOT / "nlu" / "data"
 
 
 def training_inputs() -> list[Path]:
-    files = [CONFIG, DOMAIN, rasa_env.LOCK]
-    files += sorted(p for p in DATA.rglob("*") if p.is_file())
+    files = [CONFIG, rasa_env.LOCK]
+    for directory in (DOMAIN, DATA):
+        files += sorted(p for p in directory.rglob("*") if p.is_file())
     return files
 
 

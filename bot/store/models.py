@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -127,3 +127,55 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class ReferralKind(StrEnum):
+    INTAKE = "intake"  # a submitted intake form
+    CONTACT_REQUEST = "contact_request"  # "talk to a person", with whatever intake exists
+
+
+class ReferralStatus(StrEnum):
+    OPEN = "open"  # waiting in the caseworker queue
+    CLAIMED = "claimed"  # a caseworker is on it
+    CLOSED = "closed"  # closed with an outcome
+
+
+class Referral(Base):
+    """What the caseworker queue shows: one open referral per contact at most.
+
+    Created by the assistant (intake submitted, or a request to talk to a person) and worked on
+    by caseworkers. ``intake`` holds normalised field values; ``screening_reasons`` the rules that
+    fired, each with its English and French reason.
+    """
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        # At most one open (not closed) referral per contact: a new request updates it.
+        Index(
+            "uq_referrals_open_contact",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+        Index("ix_referrals_queue", "status", "priority", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16), default=ReferralStatus.OPEN)
+    language: Mapped[str | None] = mapped_column(String(2))
+    channel: Mapped[str] = mapped_column(String(16))
+    intake: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    screening_outcome: Mapped[str | None] = mapped_column(String(32))
+    screening_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    priority: Mapped[int] = mapped_column(default=0)  # higher is more urgent
+    assigned_to: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.store.models import Conversation, ConversationStatus, InboundStatus, Message
-from tests.helpers import FakeRasa, echo_answer, running_app, make_settings, wait_for
+from tests.helpers import FakeRasa, echo_answer, make_settings, running_app, wait_for
 
 
 @pytest.fixture
@@ -34,7 +34,9 @@ async def client(
 
 
 async def send(client: httpx.AsyncClient, text: str, user: str = "u1", **extra: Any) -> dict:
-    response = await client.post("/channels/web/messages", json={"user": user, "text": text, **extra})
+    response = await client.post(
+        "/channels/web/messages", json={"user": user, "text": text, **extra}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -59,7 +61,9 @@ async def test_message_goes_to_engine_with_language_and_reply_comes_back(
     assert body["replies"][0]["text"] == "fr: ok"
 
 
-async def test_duplicate_delivery_is_answered_once(client: httpx.AsyncClient, fake_rasa: FakeRasa) -> None:
+async def test_duplicate_delivery_is_answered_once(
+    client: httpx.AsyncClient, fake_rasa: FakeRasa
+) -> None:
     first = await send(client, "hello there", id="m-1")
     again = await send(client, "hello there", id="m-1")
     assert again["duplicate"] is True and first["duplicate"] is False
@@ -110,7 +114,9 @@ async def test_rasa_down_keeps_the_message_and_answers_it_later(
     assert (await client.get("/healthz")).status_code == 200
 
 
-async def test_french_notice_when_rasa_is_down(client: httpx.AsyncClient, fake_rasa: FakeRasa) -> None:
+async def test_french_notice_when_rasa_is_down(
+    client: httpx.AsyncClient, fake_rasa: FakeRasa
+) -> None:
     fake_rasa.stop()
     body = await send(client, "bonjour je veux rentrer chez moi", user="u3")
     assert body["replies"][0]["text"].startswith("Merci, nous avons bien reçu votre message.")

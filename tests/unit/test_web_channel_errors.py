@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import FakeRasa, echo_answer, running_app, make_settings
+from tests.helpers import FakeRasa, echo_answer, make_settings, running_app
 
 URL = "/channels/web/messages"
 
