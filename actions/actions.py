@@ -92,7 +92,9 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         # The sender id is the app's conversation id (opaque; no personal data).
-        referral_id = await asyncio.to_thread(self._request, tracker.sender_id)
+        referral_id = await asyncio.to_thread(
+            self._request, tracker.sender_id, language_of(tracker)
+        )
         if referral_id is None:
             log.warning("handoff for an unknown conversation")
         else:
@@ -101,7 +103,7 @@ class ActionRequestHuman(Action):
         return []
 
     @staticmethod
-    def _request(conversation_id: str) -> str | None:
+    def _request(conversation_id: str, language: str) -> str | None:
         with Session(_store()) as session:
-            referral = referrals.request_contact(session, conversation_id)
+            referral = referrals.request_contact(session, conversation_id, language)
             return referral.id if referral else None

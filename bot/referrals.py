@@ -26,9 +26,14 @@ def open_referral(session: Session, contact_id: str) -> Referral | None:
     )
 
 
-def request_contact(session: Session, conversation_id: str) -> Referral | None:
+def request_contact(
+    session: Session, conversation_id: str, language: str | None = None
+) -> Referral | None:
     """ "Talk to a person": the conversation waits for a caseworker, and the contact has an open
-    referral in the queue (a new contact request, or the referral they already have)."""
+    referral in the queue (a new contact request, or the referral they already have).
+
+    ``language`` is the conversation language as the assistant knows it at this turn (the app
+    stores it on the conversation only once the turn is answered)."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return None
@@ -42,7 +47,7 @@ def request_contact(session: Session, conversation_id: str) -> Referral | None:
             conversation_id=conversation.id,
             kind=ReferralKind.CONTACT_REQUEST,
             status=ReferralStatus.OPEN,
-            language=conversation.language,
+            language=language or conversation.language,
             channel=conversation.channel,
             intake={},
             screening_reasons=[],

@@ -115,7 +115,9 @@ async def running_app(
 
 
 async def wait_for(
-    predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2  # noqa: ASYNC109
+    predicate: Callable[[], Any],
+    timeout: float = 30.0,  # noqa: ASYNC109
+    interval: float = 0.2,
 ) -> Any:
     """Poll an async predicate until it returns something truthy."""
     deadline = time.monotonic() + timeout

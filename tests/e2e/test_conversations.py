@@ -73,12 +73,12 @@ async def test_program_questions(chat: Chat, question: str, expected: str) -> No
 
 async def test_fallback_offers_topics_and_a_person(chat: Chat) -> None:
     await chat.say("hello")
-    replies = await chat.say("zxq vbnm plork")
+    replies = await chat.say("qwerty uiop")
     assert replies[0]["text"].startswith("Sorry,")
     assert replies[0]["buttons"][-1] == {"title": "Talk to a person", "payload": "/human_handoff"}
     french = Chat(chat.client, chat.user + "-fr")
     await french.say("bonjour")
-    replies = await french.say("zxq vbnm plork")
+    replies = await french.say("qwerty uiop")
     assert replies[0]["text"].startswith("Désolé,")
     assert replies[0]["buttons"][-1]["title"] == "Parler à une personne"
 
