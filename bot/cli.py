@@ -157,7 +157,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = training.model_path(settings.model_dir).name
     out = PROJECT_ROOT / "docs" / "nlu-evaluation.md" if args.output is None else args.output
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(evaluation.report(results, model), encoding="utf-8")
+    # The hand-written tuning log at the end of the report (what was tried, with numbers) is kept.
+    kept = ""
+    if out.exists():
+        previous = out.read_text(encoding="utf-8")
+        if evaluation.TUNING_LOG in previous:
+            kept = "\n" + previous[previous.index(evaluation.TUNING_LOG) :]
+    out.write_text(evaluation.report(results, model) + kept, encoding="utf-8")
     _progress(evaluation.summary(results))
     _progress(f"[evaluate] report written to {out}")
     return 0

@@ -91,6 +91,8 @@ def evaluate(rasa_url: str, examples: list[Example]) -> dict[str, LanguageResult
 
 
 FALLBACK = "nlu_fallback"
+# Heading of the hand-written part of docs/nlu-evaluation.md, kept by `intake evaluate`.
+TUNING_LOG = "## Tuning log"
 # Thresholds compared in the report (config.yml's FallbackClassifier); measured, not guessed.
 SWEEP = [(t, a) for t in (0.3, 0.4, 0.5, 0.6, 0.7) for a in (0.0, 0.05, 0.1)]
 
