@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
-from actions.i18n import TEXTS, TOPIC_TITLES, Language
+from actions.i18n import TEXTS, Language
+from actions.knowledge import topic_titles
 from bot import referrals
 from bot.settings import Settings
 from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 # How many topics a clarification offers, and the least confidence worth offering.
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05
+# Topics never worth suggesting as "did you mean": they are not questions about the program.
+NOT_SUGGESTED = frozenset({"out_of_scope", "urgent_help"})
 
 
 def language_of(tracker: Tracker) -> Language:
@@ -68,14 +71,21 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language_of(tracker)
-        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        latest = tracker.latest_message or {}
+        ranking = latest.get("intent_ranking") or []
+        titles = topic_titles(lang)
+        # Gibberish is recognised as its own intent ("nonsense"): guessing topics from it would
+        # only be noise, so the person gets the plain "not understood" text and a person.
+        if (latest.get("intent") or {}).get("name") == "nonsense":
+            ranking = []
         topics = [
             item["name"]
             for item in ranking
-            if item.get("name") in TOPIC_TITLES
+            if item.get("name") in titles
+            and item.get("name") not in NOT_SUGGESTED
             and float(item.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
         ][:MAX_SUGGESTIONS]
-        buttons = [{"title": TOPIC_TITLES[t][lang], "payload": f"/{t}"} for t in topics]
+        buttons = [{"title": titles[t], "payload": f"/{t}"} for t in topics]
         buttons.append({"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"})
         text = TEXTS["clarify" if topics else "clarify_no_guess"][lang]
         dispatcher.utter_message(text=text, buttons=buttons)

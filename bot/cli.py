@@ -5,6 +5,7 @@ intake shell      talk to the assistant in the terminal, through the full pipeli
 intake train      build the Rasa environment if needed and train (skipped when unchanged)
 intake migrate    create or upgrade the app's database
 intake evaluate   NLU accuracy per language on the held-out set; writes docs/nlu-evaluation.md
+intake content    check the program content pack; writes docs/program-content.md (SMS cost, sources)
 """
 
 from __future__ import annotations
@@ -155,10 +156,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         results = evaluation.evaluate(settings.rasa_url, examples)
     model = training.model_path(settings.model_dir).name
     out = PROJECT_ROOT / "docs" / "nlu-evaluation.md" if args.output is None else args.output
-    out.write_text(evaluation.report(results, model), encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # The hand-written tuning log at the end of the report (what was tried, with numbers) is kept.
+    kept = ""
+    if out.exists():
+        previous = out.read_text(encoding="utf-8")
+        if evaluation.TUNING_LOG in previous:
+            kept = "\n" + previous[previous.index(evaluation.TUNING_LOG) :]
+    out.write_text(evaluation.report(results, model) + kept, encoding="utf-8")
     _progress(evaluation.summary(results))
     _progress(f"[evaluate] report written to {out}")
     return 0
+
+
+def cmd_content(args: argparse.Namespace) -> int:
+    from bot import knowledge
+
+    pack, facts = knowledge.load_pack(), knowledge.load_facts()
+    out = PROJECT_ROOT / "docs" / "program-content.md" if args.output is None else args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(knowledge.report(pack, facts), encoding="utf-8")
+    _progress(f"[content] {len(pack.topics)} topics; report written to {out}")
+    found = knowledge.problems(pack, facts)
+    for problem in found:
+        print(f"intake content: {problem}", file=sys.stderr)
+    return 1 if found else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="NLU accuracy per language on the held-out set")
     evaluate.add_argument("--output", type=Path, default=None)
     evaluate.set_defaults(func=cmd_evaluate)
+    content = sub.add_parser("content", help="check the program content pack and report on it")
+    content.add_argument("--output", type=Path, default=None)
+    content.set_defaults(func=cmd_content)
     return parser
 
 

@@ -7,6 +7,7 @@ the whole message into UCS-2, which more than doubles its cost.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 # GSM 03.38 basic character set, and the extension table (each costs two septets).
@@ -37,3 +38,40 @@ def cost(text: str) -> SmsCost:
         single, multi, encoding = 70, 67, "UCS-2"
     segments = 1 if units <= single else -(-units // multi)
     return SmsCost(encoding, units, segments)
+
+
+# SMS transliteration (docs/program-content.md): French accents outside GSM-7 (ê, â, î, ô, û,
+# ç, ë, ï, «») would switch a whole reply to UCS-2 (70 instead of 160 characters a segment), so
+# the SMS channel sends ``to_gsm7(text)``. é, è, à, ù and É are in GSM-7 and are kept, so French
+# stays readable. Web and Telegram always send the original text.
+_TRANSLITERATION = {
+    "«": '"',
+    "»": '"',
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "\u00a0": " ",
+    "\u202f": " ",
+    "œ": "oe",
+    "Œ": "OE",
+}
+
+
+def to_gsm7(text: str) -> str:
+    """The text with every character outside GSM-7 replaced by its closest GSM-7 form."""
+    out: list[str] = []
+    for ch in text:
+        if ch in GSM7_BASIC or ch in GSM7_EXTENDED:
+            out.append(ch)
+        elif ch in _TRANSLITERATION:
+            out.append(_TRANSLITERATION[ch])
+        else:
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+            )
+            out.append(base if base and is_gsm7(base) else "?")
+    return "".join(out)

@@ -28,11 +28,22 @@ class Example:
     text: str
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """The classifier's own guess, before the FallbackClassifier: used to tune its thresholds."""
+
+    expected: str
+    top: str
+    confidence: float
+    margin: float  # confidence of the top intent minus that of the second
+
+
 @dataclass
 class LanguageResult:
     total: int = 0
     correct: int = 0
     confusions: list[tuple[str, str, str, float]] = field(default_factory=list)
+    parsed: list[Parsed] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
@@ -60,15 +71,44 @@ def evaluate(rasa_url: str, examples: list[Example]) -> dict[str, LanguageResult
         for ex in examples:
             response = client.post("/model/parse", json={"text": ex.text})
             response.raise_for_status()
-            intent = response.json().get("intent") or {}
+            body = response.json()
+            intent = body.get("intent") or {}
             predicted, confidence = intent.get("name") or "", float(intent.get("confidence") or 0)
             result = results.setdefault(ex.language, LanguageResult())
+            ranking = [r for r in body.get("intent_ranking") or [] if r.get("name") != FALLBACK]
+            if ranking:
+                second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
+                top_conf = float(ranking[0]["confidence"])
+                result.parsed.append(
+                    Parsed(ex.intent, ranking[0]["name"], top_conf, top_conf - second)
+                )
             result.total += 1
             if predicted == ex.intent:
                 result.correct += 1
             else:
                 result.confusions.append((ex.intent, predicted, ex.text, confidence))
     return results
+
+
+FALLBACK = "nlu_fallback"
+# Heading of the hand-written part of docs/nlu-evaluation.md, kept by `intake evaluate`.
+TUNING_LOG = "## Tuning log"
+# Thresholds compared in the report (config.yml's FallbackClassifier); measured, not guessed.
+SWEEP = [(t, a) for t in (0.3, 0.4, 0.5, 0.6, 0.7) for a in (0.0, 0.05, 0.1)]
+
+
+def sweep(result: LanguageResult, threshold: float, ambiguity: float) -> tuple[float, float]:
+    """(accuracy, share sent to the clarification) had the fallback used these thresholds."""
+    if not result.parsed:
+        return 0.0, 0.0
+    correct = fallback = 0
+    for p in result.parsed:
+        if p.confidence < threshold or p.margin < ambiguity:
+            fallback += 1
+        elif p.top == p.expected:
+            correct += 1
+    n = len(result.parsed)
+    return correct / n, fallback / n
 
 
 def summary(results: dict[str, LanguageResult]) -> str:
@@ -91,6 +131,24 @@ def report(results: dict[str, LanguageResult], model_name: str) -> str:
     ]
     for lang, r in sorted(results.items()):
         lines.append(f"| {lang} | {r.accuracy:.1%} | {r.correct} | {r.total} |")
+    lines += [
+        "",
+        "## Fallback thresholds (measured on this run)",
+        "",
+        "Accuracy (and share of messages sent to the clarification) had the FallbackClassifier",
+        "used each threshold / ambiguity threshold; computed from the same parses.",
+        "",
+        "| threshold | ambiguity | "
+        + " | ".join(f"{lang} accuracy | {lang} clarified" for lang in sorted(results))
+        + " |",
+        "|---|---|" + "---|---|" * len(results),
+    ]
+    for threshold, ambiguity in SWEEP:
+        cells = []
+        for _lang, r in sorted(results.items()):
+            acc, fb = sweep(r, threshold, ambiguity)
+            cells += [f"{acc:.1%}", f"{fb:.1%}"]
+        lines.append(f"| {threshold} | {ambiguity} | " + " | ".join(cells) + " |")
     for lang, r in sorted(results.items()):
         lines += ["", f"## Confusions ({lang})", ""]
         if not r.confusions:

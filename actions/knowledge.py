@@ -1,0 +1,73 @@
+"""Answers to program questions, looked up at run time in the content pack.
+
+One action answers every topic: the topic is the intent Rasa recognised, the language is the
+``language`` slot. The pack is re-read when its file changes, so an operator's wording edit is
+live on the next message without retraining or restarting.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.i18n import TEXTS, Language
+from bot import knowledge
+
+log = logging.getLogger(__name__)
+
+_cache: dict[str, Any] = {"mtime": None, "pack": None}
+
+
+def current_pack() -> knowledge.Pack:
+    """The pack, reloaded when the file changed; a broken edit keeps the last good pack."""
+    mtime = knowledge.PACK_PATH.stat().st_mtime_ns
+    if _cache["mtime"] != mtime:
+        try:
+            _cache["pack"] = knowledge.load_pack()
+        except knowledge.ContentError as exc:
+            if _cache["pack"] is None:
+                raise
+            log.error("content pack not reloaded, keeping the previous one: %s", exc)
+        _cache["mtime"] = mtime
+    return _cache["pack"]
+
+
+def topic_titles(language: Language) -> dict[str, str]:
+    return {tid: topic.title[language] for tid, topic in current_pack().topics.items()}
+
+
+class ActionAnswerTopic(Action):
+    """Answer the recognised program topic in the person's language."""
+
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        lang: Language = "fr" if tracker.get_slot("language") == "fr" else "en"
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+        pack = current_pack()
+        topic = pack.topics.get(intent)
+        if topic is None:
+            # An intent without a topic in the pack: say so rather than guess an answer.
+            log.error("no content for topic=%s", intent)
+            dispatcher.utter_message(
+                text=TEXTS["no_content"][lang],
+                buttons=[{"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"}],
+            )
+            return []
+        texts = pack.replies(topic.id, lang)
+        for i, text in enumerate(texts):
+            last = i == len(texts) - 1
+            buttons = (
+                [{"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"}]
+                if last and topic.offer_caseworker
+                else []
+            )
+            dispatcher.utter_message(text=text, buttons=buttons)
+        log.info("answered topic=%s language=%s", topic.id, lang)
+        return []

@@ -1,0 +1,91 @@
+"""The custom actions that read the content pack, run with rasa_sdk's real Tracker and dispatcher
+(the end-to-end tests run them through a real Rasa)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import knowledge as kaction
+from actions.actions import ActionClarify
+from bot import knowledge
+
+
+def _tracker(intent: str, language: str, ranking: list[tuple[str, float]] = ()) -> Tracker:
+    latest = {
+        "text": "...",
+        "intent": {"name": intent, "confidence": 0.9},
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+    }
+    return Tracker("c1", {"language": language}, latest, [], False, None, {}, "action_listen")
+
+
+def _run(action, tracker: Tracker) -> list[dict]:  # type: ignore[no-untyped-def]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages
+
+
+def test_answer_in_the_slot_language_with_caseworker_button() -> None:
+    pack = knowledge.load_pack()
+    fr = _run(kaction.ActionAnswerTopic(), _tracker("arc", "fr"))
+    assert fr[0]["text"] == pack.topics["arc"].answer["fr"]
+    assert fr[0]["buttons"] == [{"title": "Parler à une personne", "payload": "/human_handoff"}]
+    en = _run(kaction.ActionAnswerTopic(), _tracker("program_where", "en"))
+    assert en[0]["text"] == pack.topics["program_where"].answer["en"]
+    assert en[0]["buttons"] == []  # this topic offers no caseworker
+
+
+def test_status_notice_follows_topics_that_ask_for_it() -> None:
+    pack = knowledge.load_pack()
+    messages = _run(kaction.ActionAnswerTopic(), _tracker("how_to_apply", "en"))
+    assert [m["text"] for m in messages] == pack.replies("how_to_apply", "en")
+    assert messages[-1]["text"] == pack.status.notice["en"]
+    assert messages[0]["buttons"] == [] and messages[-1]["buttons"]
+
+
+def test_unknown_topic_says_so_and_offers_a_person() -> None:
+    messages = _run(kaction.ActionAnswerTopic(), _tracker("no_such_topic", "fr"))
+    assert messages[0]["text"].startswith("Désolé, je n'ai pas encore de réponse")
+    assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
+
+
+def test_operator_edit_is_live_and_a_broken_edit_keeps_the_last_good_pack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pack_file = tmp_path / "program.yml"
+    shutil.copy(knowledge.PACK_PATH, pack_file)
+    monkeypatch.setattr(knowledge, "PACK_PATH", pack_file)
+    monkeypatch.setattr(kaction, "_cache", {"mtime": None, "pack": None})
+    before = _run(kaction.ActionAnswerTopic(), _tracker("costs", "en"))[0]["text"]
+    text = pack_file.read_text(encoding="utf-8").replace(before, "Edited by the operator.")
+    pack_file.write_text(text, encoding="utf-8")
+    os.utime(pack_file, ns=(1, 10**18))  # a new mtime even on coarse clocks
+    assert _run(kaction.ActionAnswerTopic(), _tracker("costs", "en"))[0]["text"] == (
+        "Edited by the operator."
+    )
+    pack_file.write_text("topics: [not, a, mapping", encoding="utf-8")
+    os.utime(pack_file, ns=(1, 2 * 10**18))
+    assert _run(kaction.ActionAnswerTopic(), _tracker("costs", "en"))[0]["text"] == (
+        "Edited by the operator."
+    )
+
+
+def test_clarify_offers_likeliest_topics_but_never_out_of_scope() -> None:
+    ranking = [("nlu_fallback", 0.7), ("amount", 0.4), ("out_of_scope", 0.3), ("costs", 0.2)]
+    messages = _run(ActionClarify(), _tracker("nlu_fallback", "fr", ranking))
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles == ["Quel montant?", "Dois-je payer?", "Parler à une personne"]
+
+
+def test_clarify_on_gibberish_guesses_nothing() -> None:
+    ranking = [("nonsense", 0.9), ("amount", 0.06)]
+    messages = _run(ActionClarify(), _tracker("nonsense", "en", ranking))
+    assert messages[0]["text"].startswith("Sorry, I didn't understand.")
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/human_handoff"]
