@@ -49,6 +49,9 @@ class Settings:
     max_text_chars: int = 2000
     log_level: str = "INFO"
     model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models")
+    screening_rules_path: Path = field(
+        default_factory=lambda: PROJECT_ROOT / "content" / "screening.yml"
+    )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,4 +77,7 @@ class Settings:
             max_text_chars=_int("MAX_TEXT_CHARS", 2000),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             model_dir=Path(_env("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
+            screening_rules_path=Path(
+                _env("SCREENING_RULES_PATH", str(PROJECT_ROOT / "content" / "screening.yml"))
+            ).resolve(),
         )

@@ -1,0 +1,598 @@
+"""The intake form: consent, one question per message, validation, summary and submission.
+
+Rasa runs the form (``intake_form`` in nlu/domain/intake.yml; every answer is taken as text);
+this module asks the questions (``action_ask_<slot>``), validates and normalises each answer
+(``validate_intake_form``, with the parsers of ``bot.intake.parse``), saves the answers in the
+app's store after every message, and submits the referral at the end.
+
+Interruptions are handled in the validation, so the form resumes by itself whatever the topic:
+- "talk to a person" -> a contact-request referral with the answers so far, then the question
+  again;
+- a question the assistant has an answer for (any intent with an ``utter_<intent>`` response,
+  including the program questions other modules add) -> that answer, then the question again;
+- "later" / "plus tard" -> the form stops; the answers stay saved ("continue" resumes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.actions import _store, language_of
+from actions.i18n import Language
+from actions.intake_texts import CONSENT_VERSION, LABELS, VALUES, text
+from bot import referrals
+from bot.intake import countries, parse, progress, screening
+from bot.intake.text import fold, has_phrase
+from bot.settings import Settings
+from bot.store.intake import IntakeStatus
+
+log = logging.getLogger(__name__)
+
+FORM = "intake_form"
+# Below this NLU confidence a message is taken as an answer, never as a question.
+INTERRUPTION_CONFIDENCE = 0.8
+# Intents that are answers or small talk, never a question to answer mid-form.
+NOT_INTERRUPTIONS = frozenset(
+    {"affirm", "deny", "greet", "goodbye", "thanks", "nlu_fallback", "start_intake",
+     "intake_continue", "intake_restart", "human_handoff"}
+)  # fmt: skip
+# Intents whose answer is not named utter_<intent>.
+RESPONSE_OF = {"choose_language": "utter_language_set"}
+PAUSE = frozenset(
+    {"later", "not now", "stop the form", "stop the questions", "pause", "cancel",
+     "i'll continue later", "continue later", "plus tard", "pas maintenant", "annuler",
+     "arreter le formulaire", "arreter les questions", "je continue plus tard"}
+)  # fmt: skip
+HANDOFF_WORDS = frozenset(
+    {"talk to a person", "a person", "human", "real person", "agent", "caseworker",
+     "talk to someone", "humain", "une personne", "quelqu'un", "quelquun", "intervenant",
+     "intervenante", "parler a quelqu'un", "parler a une personne", "vrai personne"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Context:
+    language: Language
+    channel: str
+    citizenship: str | None
+    today: date
+
+
+@dataclass(frozen=True)
+class Field:
+    slot: str
+    key: str  # the main intake value, used when an answer could not be understood twice
+    keys: tuple[str, ...]  # every intake value the answer sets (to restore saved progress)
+    parse: Callable[[str, Context], dict[str, Any] | None]
+    buttons: tuple[tuple[str, str], ...] = ()  # (text key, payload)
+    keep_unparsed: bool = True  # after two answers not understood, keep the text as said
+
+
+YES_NO_DK = (("btn_yes", "yes"), ("btn_no", "no"), ("btn_dont_know", "I don't know"))
+YES_NO_PREFER = (("btn_yes", "yes"), ("btn_no", "no"), ("btn_prefer_not", "prefer not to say"))
+
+FIELDS: tuple[Field, ...] = (
+    Field("intake_consent", "consent", ("consent",), lambda t, c: parse.consent(t),
+          (("btn_yes", "yes"), ("btn_no", "no")), keep_unparsed=False),
+    Field("intake_first_name", "first_name", ("first_name",),
+          lambda t, c: parse.first_name(t), (("btn_skip", "skip"),)),
+    Field("intake_location", "area", ("area", "city"), lambda t, c: parse.location(t)),
+    Field("intake_status", "immigration_status", ("immigration_status",),
+          lambda t, c: parse.immigration_status(t),
+          tuple((f"status_{s}", str(i)) for i, s in enumerate(parse.STATUSES, start=1))),
+    Field("intake_decision_date", "decision_date_text", ("decision_date", "decision_date_text"),
+          lambda t, c: parse.decision_date(t, c.language, c.today),
+          (("btn_dont_know", "I don't know"),)),
+    Field("intake_citizenship", "citizenship", ("citizenship",),
+          lambda t, c: parse.citizenship(t)),
+    Field("intake_return_country", "return_country", ("return_country",),
+          lambda t, c: parse.return_country(t, c.citizenship), (("btn_same", "same"),)),
+    Field("intake_party", "party", ("adults", "children", "minor_alone"),
+          lambda t, c: parse.travel_party(t)),
+    Field("intake_passport", "passport", ("passport",), lambda t, c: parse.passport(t),
+          YES_NO_DK),
+    Field("intake_health", "health_needs", ("health_needs", "health_details"),
+          lambda t, c: parse.health(t), (("btn_no", "no"),)),
+    Field("intake_safety", "safety_concerns", ("safety_concerns",),
+          lambda t, c: parse.safety(t), YES_NO_PREFER),
+    Field("intake_criminality", "criminality", ("criminality",),
+          lambda t, c: parse.criminality(t), YES_NO_PREFER),
+    Field("intake_prior_return", "prior_return", ("prior_return",),
+          lambda t, c: parse.prior_return(t), YES_NO_DK),
+    Field("intake_contact", "contact_preference", ("contact_preference",),
+          lambda t, c: parse.contact_preference(t)),
+    Field("intake_phone", "phone", ("phone",), lambda t, c: parse.phone(t),
+          (("btn_skip", "skip"),), keep_unparsed=False),
+    Field("intake_notes", "notes", ("notes",), lambda t, c: parse.notes(t),
+          (("btn_no", "no"),)),
+    Field("intake_confirm", "confirm", (), lambda t, c: parse.confirmation(t),
+          (("btn_send", "send"), ("btn_change", "change")), keep_unparsed=False),
+)  # fmt: skip
+BY_SLOT = {f.slot: f for f in FIELDS}
+ANSWER_SLOTS = [f.slot for f in FIELDS if f.slot not in ("intake_consent", "intake_confirm")]
+HELPER_SLOTS = ("intake_stage", "intake_reask")
+SENSITIVE = frozenset({"health_needs", "safety_concerns", "criminality", "phone", "notes"})
+
+
+# -- reading the tracker ------------------------------------------------------------------
+
+
+def channel_of(tracker: Tracker) -> str:
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return str(metadata.get("channel") or "web")
+
+
+def context(tracker: Tracker) -> Context:
+    citizenship = (tracker.get_slot("intake_citizenship") or {}).get("citizenship")
+    return Context(language_of(tracker), channel_of(tracker), citizenship, date.today())
+
+
+def intake_of(tracker: Tracker) -> dict[str, Any]:
+    """The normalised answers held in the form's slots, merged into one intake record."""
+    intake: dict[str, Any] = {}
+    for slot in ANSWER_SLOTS:
+        value = tracker.get_slot(slot)
+        if isinstance(value, dict):
+            intake.update(value)
+    return intake
+
+
+def _rules() -> screening.RuleSet:
+    # Read at every use: the operator's edits apply without a restart.
+    return screening.load_rules(Settings.from_env().screening_rules_path)
+
+
+def _buttons(field: Field, language: Language) -> list[dict[str, str]]:
+    return [{"title": text(key, language), "payload": payload} for key, payload in field.buttons]
+
+
+# -- the store (synchronous; called in a worker thread) -----------------------------------
+
+
+def _save(conversation_id: str, values: dict[str, Any], language: str) -> None:
+    with Session(_store()) as session:
+        progress.save_answers(session, conversation_id, values, language)
+
+
+def _consent(conversation_id: str, given: bool, language: str) -> None:
+    with Session(_store()) as session:
+        progress.record_consent(session, conversation_id, given, CONSENT_VERSION, language)
+
+
+def _saved(conversation_id: str) -> tuple[str | None, bool, dict[str, Any]]:
+    with Session(_store()) as session:
+        saved = progress.get(session, conversation_id)
+        if saved is None:
+            return None, False, {}
+        return saved.status, bool(saved.consent_given), dict(saved.answers or {})
+
+
+def _handoff(conversation_id: str, language: str, intake: dict[str, Any]) -> str | None:
+    result = screening.evaluate(_rules(), intake)
+    with Session(_store()) as session:
+        referral = referrals.request_contact(
+            session, conversation_id, language, flags=result.flags, priority=result.priority
+        )
+        return referral.id if referral else None
+
+
+def _submit(conversation_id: str, language: str, intake: dict[str, Any]) -> tuple[str, str]:
+    result = screening.evaluate(_rules(), intake)
+    with Session(_store()) as session:
+        progress.save_answers(session, conversation_id, intake, language)
+        referral = referrals.submit_intake(
+            session,
+            conversation_id,
+            intake=intake,
+            language=language,
+            outcome=result.outcome,
+            reasons=result.reasons,
+            flags=result.flags,
+            priority=result.priority,
+        )
+        if referral is None:
+            raise LookupError("unknown conversation")
+        return referral.id, result.outcome
+
+
+def _clear(conversation_id: str) -> None:
+    with Session(_store()) as session:
+        progress.clear_answers(session, conversation_id)
+
+
+# -- asking -------------------------------------------------------------------------------
+
+
+def _summary(tracker: Tracker, language: Language, channel: str) -> str:
+    intake = intake_of(tracker)
+    if channel == "sms":  # shared phones are common: never echo answers by SMS
+        answered = sum(1 for slot in ANSWER_SLOTS if tracker.get_slot(slot) is not None)
+        return text("summary_sms", language, count=answered)
+    lines = [text("summary_title", language)]
+    for key, label in LABELS.items():
+        value = _display(key, intake, language)
+        if value is not None:
+            lines.append(f"{label[language]}: {value}")
+    return "\n".join(lines)
+
+
+def _display(key: str, intake: dict[str, Any], language: Language) -> str | None:
+    def word(value: Any) -> str:
+        return VALUES[value][language] if value in VALUES else str(value)
+
+    if key == "party":
+        adults, children = intake.get("adults"), intake.get("children")
+        if adults is None and children is None:
+            return word(parse.UNKNOWN) if "adults" in intake else None
+        return (
+            f"{adults or 0} {VALUES['adults'][language]}, "
+            f"{children or 0} {VALUES['children'][language]}"
+        )
+    if key not in intake:
+        return None
+    value = intake[key]
+    if value is None:
+        return "-"
+    if key in ("citizenship", "return_country") and value != parse.UNKNOWN:
+        return countries.name_of(value, language)
+    if key == "immigration_status":
+        return text(f"status_{value}", language)
+    if key == "decision_date":
+        return intake.get("decision_date_text") or value
+    if key == "area" and intake.get("city"):
+        return f"{word(value)} ({intake['city']})"
+    if key == "health_needs" and intake.get("health_details"):
+        return intake["health_details"]
+    return word(value)
+
+
+def ask(slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
+    field = BY_SLOT[slot]
+    language = language_of(tracker)
+    channel = channel_of(tracker)
+    again = tracker.get_slot("intake_reask") == slot
+    buttons = _buttons(field, language)
+    if slot == "intake_consent":
+        if again:
+            dispatcher.utter_message(text=text("consent_example", language), buttons=buttons)
+            return
+        for key in ("consent_what", "consent_pilot_closed", "consent_who"):
+            dispatcher.utter_message(text=text(key, language))
+        dispatcher.utter_message(text=text("consent_ask", language), buttons=buttons)
+        return
+    if slot == "intake_confirm":
+        if again:
+            dispatcher.utter_message(text=text("confirm_which", language))
+            return
+        dispatcher.utter_message(text=_summary(tracker, language, channel))
+        dispatcher.utter_message(text=text("confirm_ask", language), buttons=buttons)
+        return
+    question = text(f"ask_{slot.removeprefix('intake_')}", language)
+    if again:  # the answer was not understood: the question again, with an example
+        example = text(f"ex_{slot.removeprefix('intake_')}", language)
+        question = f"{text('not_understood', language)} {example}\n{question}"
+    dispatcher.utter_message(text=question, buttons=buttons)
+
+
+def _ask_action(slot: str) -> type[Action]:
+    class AskAction(Action):
+        def name(self) -> str:
+            return f"action_ask_{slot}"
+
+        async def run(
+            self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        ) -> list[dict[str, Any]]:
+            ask(slot, tracker, dispatcher)
+            return []
+
+    AskAction.__name__ = AskAction.__qualname__ = f"ActionAsk_{slot}"
+    return AskAction
+
+
+ASK_ACTIONS = [_ask_action(f.slot) for f in FIELDS]
+
+
+# -- validating ---------------------------------------------------------------------------
+
+
+def _intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def wants_person(message: str, intent: str | None, confidence: float) -> bool:
+    if message.strip() == "/human_handoff":
+        return True
+    if intent == "human_handoff" and confidence >= INTERRUPTION_CONFIDENCE:
+        return True
+    return has_phrase(fold(message), HANDOFF_WORDS) and len(message) <= 60
+
+
+def wants_pause(message: str) -> bool:
+    return re.sub(r"[^a-z' ]+", " ", fold(message)).strip() in PAUSE
+
+
+def interruption_response(
+    message: str, intent: str | None, confidence: float, understood: bool, domain: dict
+) -> str | None:
+    """The response that answers a question asked mid-form, or None if it is an answer."""
+    if intent is None or intent in NOT_INTERRUPTIONS or confidence < INTERRUPTION_CONFIDENCE:
+        return None
+    if understood and "?" not in message:
+        return None  # "Toronto" answers the location question even if it sounds like a topic
+    response = RESPONSE_OF.get(intent, f"utter_{intent}")
+    return response if response in (domain.get("responses") or {}) else None
+
+
+class ValidateIntakeForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_intake_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if tracker.get_slot("intake_stage") in ("declined", "paused"):
+            return []  # the form ends; action_intake_done says the right thing
+        if channel_of(tracker) != "telegram":  # SMS already has a number; web has none to give
+            return [s for s in domain_slots if s != "intake_phone"]
+        return domain_slots
+
+    async def validate_answer(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return {slot: value}  # already normalised (restored answers, at form activation)
+        field = BY_SLOT[slot]
+        message = str(value or "")[:2000]
+        ctx = context(tracker)
+        conversation_id = tracker.sender_id
+        intent, confidence = _intent(tracker)
+
+        if wants_person(message, intent, confidence):
+            referral_id = await asyncio.to_thread(
+                _handoff, conversation_id, ctx.language, intake_of(tracker)
+            )
+            log.info("handoff requested during intake referral=%s", referral_id)
+            dispatcher.utter_message(text=text("handoff_in_form", ctx.language))
+            return {slot: None}
+        if wants_pause(message):
+            return {slot: None, "intake_stage": "paused" if slot != "intake_consent" else
+                    "declined"}  # fmt: skip
+
+        values = field.parse(message, ctx)
+        response = interruption_response(message, intent, confidence, values is not None, domain)
+        if response is not None:
+            dispatcher.utter_message(response=response)
+            return {slot: None}  # the form asks its question again
+        if values is None:
+            if tracker.get_slot("intake_reask") != slot or not field.keep_unparsed:
+                if slot == "intake_consent" and tracker.get_slot("intake_reask") == slot:
+                    values = {"consent": False}  # only an explicit yes starts the intake
+                else:
+                    return {slot: None, "intake_reask": slot}
+            else:
+                values = {field.key: parse.UNKNOWN, f"{field.key}_as_written": message[:200]}
+        return await self._accept(slot, values, dispatcher, ctx, conversation_id)
+
+    async def _accept(
+        self,
+        slot: str,
+        values: dict[str, Any],
+        dispatcher: CollectingDispatcher,
+        ctx: Context,
+        conversation_id: str,
+    ) -> dict[str, Any]:
+        if slot == "intake_consent":
+            given = bool(values["consent"])
+            await asyncio.to_thread(_consent, conversation_id, given, ctx.language)
+            log.info("intake consent %s conversation=%s", "given" if given else "declined",
+                     conversation_id)  # fmt: skip
+            if not given:
+                return {slot: values, "intake_stage": "declined", "intake_reask": None}
+            return {slot: values, "intake_reask": None}
+        if slot == "intake_confirm":
+            if values["action"] == "submit":
+                return {slot: values, "intake_reask": None}
+            target = values.get("slot")
+            if target is None:
+                return {slot: None, "intake_reask": slot}
+            dispatcher.utter_message(text=text("confirm_change_ok", ctx.language))
+            return {slot: None, target: None, "intake_reask": None}
+        await asyncio.to_thread(_save, conversation_id, values, ctx.language)
+        if slot == "intake_safety" and values.get("safety_concerns") == "yes":
+            dispatcher.utter_message(text=text("safety_note", ctx.language))
+        return {slot: values, "intake_reask": None}
+
+
+def _validator(slot: str) -> Callable[..., Any]:
+    async def validate(
+        self: ValidateIntakeForm,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        return await self.validate_answer(slot, value, dispatcher, tracker, domain)
+
+    return validate
+
+
+for _field in FIELDS:  # validate_intake_consent, validate_intake_first_name, ...
+    setattr(ValidateIntakeForm, f"validate_{_field.slot}", _validator(_field.slot))
+
+
+# -- starting, resuming, ending ----------------------------------------------------------
+
+
+def _reset(consent: bool) -> list[dict[str, Any]]:
+    events = [SlotSet(slot, None) for slot in ANSWER_SLOTS]
+    events += [SlotSet("intake_confirm", None), SlotSet("intake_stage", None),
+               SlotSet("intake_reask", None)]  # fmt: skip
+    events.append(SlotSet("intake_consent", {"consent": True} if consent else None))
+    return events
+
+
+def _restore(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    events = _reset(consent=True)
+    for field in FIELDS:
+        if field.slot in ANSWER_SLOTS and (
+            field.key in answers or f"{field.key}_as_written" in answers
+        ):
+            value = {k: answers.get(k) for k in field.keys if k in answers}
+            value.update({k: v for k, v in answers.items() if k == f"{field.key}_as_written"})
+            if field.key not in value:
+                value[field.key] = parse.UNKNOWN
+            events.append(SlotSet(field.slot, value))
+    return events
+
+
+def _continue_buttons(language: Language) -> list[dict[str, str]]:
+    return [
+        {"title": text("btn_continue", language), "payload": "/intake_continue"},
+        {"title": text("btn_restart", language), "payload": "/intake_restart"},
+    ]
+
+
+class ActionIntakeStart(Action):
+    """ "I want to go home": start the form, or offer to continue / update a saved intake."""
+
+    def name(self) -> str:
+        return "action_intake_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        status, consent, answers = await asyncio.to_thread(_saved, tracker.sender_id)
+        if status == IntakeStatus.IN_PROGRESS and consent and answers:
+            dispatcher.utter_message(
+                text=text("welcome_back", language), buttons=_continue_buttons(language)
+            )
+            return []
+        if status == IntakeStatus.SUBMITTED:
+            dispatcher.utter_message(
+                text=text("already_sent", language),
+                buttons=[
+                    {"title": text("btn_restart", language), "payload": "/intake_restart"},
+                    {"title": text("btn_person", language), "payload": "/human_handoff"},
+                ],
+            )
+            return []
+        return [*_reset(consent=False), FollowupAction(FORM)]
+
+
+class ActionIntakeResume(Action):
+    """ "Continue": the saved answers (from the app's store) go back into the form."""
+
+    def name(self) -> str:
+        return "action_intake_resume"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        status, consent, answers = await asyncio.to_thread(_saved, tracker.sender_id)
+        if not consent or status == IntakeStatus.DECLINED:
+            dispatcher.utter_message(text=text("nothing_to_continue", language_of(tracker)))
+            return [*_reset(consent=False), FollowupAction(FORM)]
+        return [*_restore(answers), FollowupAction(FORM)]
+
+
+class ActionIntakeRestart(Action):
+    """ "Start over": the answers are cleared (the consent record stays) and the form restarts."""
+
+    def name(self) -> str:
+        return "action_intake_restart"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        status, consent, _ = await asyncio.to_thread(_saved, tracker.sender_id)
+        if consent and status != IntakeStatus.DECLINED:
+            await asyncio.to_thread(_clear, tracker.sender_id)
+            return [*_reset(consent=True), FollowupAction(FORM)]
+        return [*_reset(consent=False), FollowupAction(FORM)]
+
+
+class ActionIntakeDone(Action):
+    """The form ended: declined, paused, or confirmed (screen, create the referral, tell them)."""
+
+    def name(self) -> str:
+        return "action_intake_done"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        stage = tracker.get_slot("intake_stage")
+        if stage == "declined":
+            dispatcher.utter_message(text=text("declined", language))
+            return _reset(consent=False)
+        if stage == "paused":
+            dispatcher.utter_message(
+                text=text("paused", language), buttons=_continue_buttons(language)
+            )
+            return [SlotSet("intake_stage", None), SlotSet("intake_reask", None)]
+        intake = intake_of(tracker)
+        try:
+            referral_id, outcome = await asyncio.to_thread(
+                _submit, tracker.sender_id, language, intake
+            )
+        except Exception:  # the answers are saved; the person can try again
+            log.exception("intake submission failed conversation=%s", tracker.sender_id)
+            dispatcher.utter_message(text=text("sent_failed", language))
+            return [SlotSet("intake_confirm", None)]
+        log.info("intake submitted referral=%s outcome=%s", referral_id, outcome)
+        dispatcher.utter_message(text=text(f"sent_{outcome}", language))
+        dispatcher.utter_message(
+            text=text("next_steps", language),
+            buttons=[{"title": text("btn_person", language), "payload": "/human_handoff"}],
+        )
+        return []
+
+
+class ActionSessionStart(Action):
+    """A new Rasa session (after the session expiry in core.yml): the default behaviour (slots
+    carried over), plus an offer to continue an unfinished intake saved in the app's store."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SessionStarted()]
+        for key, value in tracker.slots.items():
+            if value is not None and key != "requested_slot" and not key.startswith("session_"):
+                events.append(SlotSet(key, value))
+        try:
+            status, consent, answers = await asyncio.to_thread(_saved, tracker.sender_id)
+        except Exception:  # never block a conversation on the offer
+            log.exception("could not read intake progress conversation=%s", tracker.sender_id)
+            status, consent, answers = None, False, {}
+        if status == IntakeStatus.IN_PROGRESS and consent and answers:
+            language = language_of(tracker)
+            dispatcher.utter_message(
+                text=text("welcome_back", language), buttons=_continue_buttons(language)
+            )
+        events.append(ActionExecuted("action_listen"))
+        return events

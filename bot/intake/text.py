@@ -1,0 +1,27 @@
+"""Text normalisation shared by the intake parsers: lower case, no accents, no punctuation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PUNCT = re.compile(r"[^\w\s'/.-]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """ "Hongrie!" -> "hongrie"; "  Côte d’Ivoire " -> "cote d'ivoire". Never raises."""
+    text = unicodedata.normalize("NFKD", str(text)).replace("’", "'").replace("`", "'")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = _PUNCT.sub(" ", text)
+    return _SPACES.sub(" ", text).strip(" .'-/")
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text))
+
+
+def has_phrase(folded: str, phrases: frozenset[str]) -> bool:
+    """True if one of ``phrases`` occurs in ``folded`` as whole words."""
+    padded = f" {re.sub(r'[^a-z0-9]+', ' ', folded)} "
+    return any(f" {p} " in padded for p in phrases)
