@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import ImmutableMultiDict
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -173,9 +175,13 @@ async def _verified_form(request: Request) -> Any | Response:
             status_code=404,
             content={"error": "channel_disabled", "message": "SMS is not configured."},
         )
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
         return Response(status_code=413)
-    form = await request.form()
+    try:  # Twilio posts application/x-www-form-urlencoded; parsed here, no extra dependency
+        form = ImmutableMultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return Response(status_code=400)
     validator = RequestValidator(settings.twilio_auth_token)
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not validator.validate(
