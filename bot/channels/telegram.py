@@ -219,3 +219,30 @@ async def webhook(request: Request) -> Response:
         return Response(status_code=200)  # a 4xx would only make Telegram resend it
     await handle(data, channels.telegram.bot, channels.pipeline, settings.max_text_chars)
     return Response(status_code=200)
+
+
+# -- operator commands: register the webhook; polling for local development ------------------
+
+
+async def register_webhook(bot: Bot, public_base_url: str, secret: str) -> str:
+    """``intake telegram-webhook``: point Telegram at this app, with the secret token."""
+    url = f"{public_base_url}{WEBHOOK_PATH}"
+    await bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    return url
+
+
+async def poll_once(
+    bot: Bot, pipeline: Pipeline, max_chars: int, offset: int | None, long_poll_seconds: int = 30
+) -> int | None:
+    """One long-poll round of ``intake telegram-poll``; returns the next offset.
+
+    Uses ``getUpdates`` directly (not ``run_polling``) so updates go through ``handle`` exactly
+    like webhook updates do.
+    """
+    updates = await bot.get_updates(
+        offset=offset, timeout=long_poll_seconds, allowed_updates=ALLOWED_UPDATES
+    )
+    for update in updates:
+        await handle(update.to_dict(), bot, pipeline, max_chars)
+        offset = update.update_id + 1
+    return offset
