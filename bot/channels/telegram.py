@@ -114,27 +114,44 @@ def parse(data: Any, bot: Bot, max_chars: int) -> Parsed:
         return Parsed(None, ignored="malformed")
     if update is None:
         return Parsed(None, ignored="malformed")
+    try:
+        return _parse_update(update, data, max_chars)
+    except (AttributeError, TypeError, ValueError):  # PTB does not check field types
+        return Parsed(None, ignored="malformed")
+
+
+def _private(chat: Any) -> bool:
+    """Only one-to-one chats: groups and channels are ignored (no intake in public)."""
+    return chat is not None and chat.type == "private" and isinstance(chat.id, int)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parsed:
     message_id = f"u{update.update_id}"
     query = update.callback_query
     if query is not None:
         chat = query.message.chat if query.message is not None else None
-        if chat is None or chat.type != "private" or not query.data:
-            return Parsed(None, query.id, ignored="callback_outside_private_chat")
-        hint = query.from_user.language_code if query.from_user else None
+        query_id = _text(query.id)
+        if not _private(chat) or not _text(query.data):
+            return Parsed(None, query_id, ignored="callback_outside_private_chat")
+        hint = _text(query.from_user.language_code) if query.from_user else None
         text = str(query.data)[:max_chars]
-        return Parsed(InboundMessage(CHANNEL, str(chat.id), message_id, text, hint), query.id)
+        return Parsed(InboundMessage(CHANNEL, str(chat.id), message_id, text, hint), query_id)
     if update.message is None:
         kind = next((k for k in data if k != "update_id"), "empty")
         return Parsed(None, ignored=f"update_type:{kind}"[:48])
     m = update.message
-    if m.chat.type != "private":
+    if not _private(m.chat):
         return Parsed(None, ignored="group_or_channel_chat")
-    hint = m.from_user.language_code if m.from_user else None
-    if m.text:
+    hint = _text(m.from_user.language_code) if m.from_user else None
+    if _text(m.text):
         text = _command(m.text)[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, text, hint))
     if m.effective_attachment is not None:
-        caption = (m.caption or "")[:max_chars]
+        caption = (_text(m.caption) or "")[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, caption, hint, True))
     return Parsed(None, ignored="service_message")
 
