@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import logging_setup
-from bot.channels import web
+from bot import logging_setup, tracker_store
+from bot.channels import preview, sms, telegram, web
+from bot.channels.setup import open_channels
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT, Settings
@@ -83,10 +85,22 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings) as runtime, contextlib.AsyncExitStack() as stack:
             app.state.db = runtime.db
             app.state.engine = runtime.engine
             app.state.conversations = runtime.conversations
+            runtime.conversations.tracker_eraser = functools.partial(
+                tracker_store.erase_conversations, settings.rasa_tracker_db_url
+            )
+            channels = await stack.enter_async_context(
+                open_channels(
+                    settings,
+                    session_factory(runtime.db),
+                    runtime.conversations,
+                    run_worker=run_worker,
+                )
+            )
+            app.state.channels = channels
             worker = (
                 asyncio.create_task(
                     _retry_worker(runtime.conversations, settings.retry_interval_seconds)
@@ -112,6 +126,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.settings = settings
     app.middleware("http")(logging_setup.request_log_middleware)
     app.include_router(web.router)
+    app.include_router(sms.router)
+    app.include_router(telegram.router)
+    app.include_router(preview.router)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:

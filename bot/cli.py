@@ -6,6 +6,8 @@ intake train      build the Rasa environment if needed and train (skipped when u
 intake migrate    create or upgrade the app's database
 intake evaluate   NLU accuracy per language on the held-out set; writes docs/nlu-evaluation.md
 intake content    check the program content pack; writes docs/program-content.md (SMS cost, sources)
+intake telegram-webhook   register this app's Telegram webhook (secret token, allowed updates)
+intake telegram-poll      local development: read Telegram by polling (removes the webhook!)
 """
 
 from __future__ import annotations
@@ -181,6 +183,93 @@ def cmd_content(args: argparse.Namespace) -> int:
     for problem in found:
         print(f"intake content: {problem}", file=sys.stderr)
     return 1 if found else 0
+POLLING_WARNING = """
+WARNING: polling removes the webhook registered for this bot token. Telegram delivers updates
+to a webhook OR to a poller, never both: if this is your production bot, it stops receiving
+messages until you run `intake telegram-webhook` again. Use a separate development bot (its
+own token from @BotFather) for polling.
+"""
+
+
+def _telegram_settings() -> Settings:
+    settings = Settings.from_env()
+    if not settings.telegram_enabled:
+        raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) first")
+    return settings
+
+
+def cmd_telegram_webhook(_args: argparse.Namespace) -> int:
+    import re
+
+    from telegram import Bot
+
+    from bot.channels import telegram
+
+    settings = _telegram_settings()
+    if not settings.public_base_url.startswith("https://"):
+        raise ValueError("PUBLIC_BASE_URL must be the app's public https:// address")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
+        raise ValueError(
+            "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+
+    async def register() -> str:
+        bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
+        async with bot:
+            return await telegram.register_webhook(
+                bot, settings.public_base_url, settings.telegram_webhook_secret
+            )
+
+    url = asyncio.run(register())
+    _progress(f"[telegram] webhook registered: {url} (secret token set)")
+    return 0
+
+
+async def _poll_loop(settings: Settings) -> None:
+    from bot.app import _retry_worker, open_runtime
+    from bot.channels import telegram
+    from bot.channels.setup import open_channels
+    from bot.store.db import session_factory
+
+    async with (
+        open_runtime(settings) as runtime,
+        open_channels(settings, session_factory(runtime.db), runtime.conversations) as channels,
+    ):
+        assert channels.telegram is not None
+        bot = channels.telegram.bot
+        await bot.delete_webhook()
+        retry = asyncio.create_task(
+            _retry_worker(runtime.conversations, settings.retry_interval_seconds)
+        )
+        _progress("[telegram] polling; Ctrl-C to stop")
+        offset: int | None = None
+        try:
+            while True:
+                offset = await telegram.poll_once(
+                    bot, channels.pipeline, settings.max_text_chars, offset
+                )
+        finally:
+            retry.cancel()
+
+
+def cmd_telegram_poll(_args: argparse.Namespace) -> int:
+    import httpx
+
+    from bot.store import migrate
+
+    settings = _telegram_settings()
+    print(POLLING_WARNING, file=sys.stderr, flush=True)
+    migrate.upgrade(settings.database_url)
+    try:
+        already_up = httpx.get(f"{settings.rasa_url}/status", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        already_up = False
+    if already_up:
+        asyncio.run(_poll_loop(settings))
+    else:
+        with _running_services(settings):
+            asyncio.run(_poll_loop(settings))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     content = sub.add_parser("content", help="check the program content pack and report on it")
     content.add_argument("--output", type=Path, default=None)
     content.set_defaults(func=cmd_content)
+    sub.add_parser(
+        "telegram-webhook", help="register the Telegram webhook (PUBLIC_BASE_URL, secret token)"
+    ).set_defaults(func=cmd_telegram_webhook)
+    sub.add_parser(
+        "telegram-poll", help="local development: poll Telegram (removes the webhook)"
+    ).set_defaults(func=cmd_telegram_poll)
     return parser
 
 

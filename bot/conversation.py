@@ -2,12 +2,16 @@
 
     channel verified and parsed it  ->  receive():
       1. persist the inbound message, idempotent on the channel's own message id
-      2. keyword layer: language menu and switches (STOP, HELP... join here with the SMS work)
+      2. keyword layer (``engine_input``): a numbered option ("1", "deux") becomes its button's
+         payload; STOP/ARRET, START/REPRENDRE, HELP/AIDE, delete-my-data and media-only messages
+         are answered by the app itself; HUMAN/HUMAIN/AGENT becomes Rasa's human_handoff intent;
+         language menus and switches. An opted-out contact gets nothing until START.
       3. route: a conversation a caseworker has taken is left for them; otherwise the engine
       4. engine (Rasa over HTTP); if it does not answer, the message stays ``pending``, the
          person gets one short notice in their language, and ``process_pending`` (run by the
          retry worker) answers it when Rasa is back
-      5. replies are stored as outbound messages; the channel renders and delivers them
+      5. replies are stored as outbound messages; the channel renders them (web: in the
+         response; SMS and Telegram: the durable outbox in ``bot/channels/outbox.py`` sends them)
 
 Messages of one conversation are processed one at a time and in order (a per-conversation
 lock), so a retry never overtakes a newer message.
@@ -18,16 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import keywords
 from bot import language as lang
-from bot.engine import EngineUnavailable, RasaEngine, Reply
+from bot.engine import Button, EngineUnavailable, RasaEngine, Reply
 from bot.i18n import t
+from bot.store.channels import ContactOptOut, OptOutSource
 from bot.store.models import (
     Author,
     Contact,
@@ -37,6 +44,7 @@ from bot.store.models import (
     InboundStatus,
     Message,
     OutboundStatus,
+    Referral,
 )
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,7 @@ class InboundMessage:
     channel_message_id: str
     text: str
     language_hint: str | None = None
+    media: bool = False  # the message carried a photo, voice note, sticker... (we read text only)
 
 
 @dataclass(frozen=True)
@@ -75,10 +84,38 @@ class Outcome:
 DeliveryHook = Callable[[str, str], Awaitable[None]]  # (channel, conversation_id)
 
 
+class Command(StrEnum):
+    """What the app answers itself, without Rasa."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    DELETE_ASK = "delete_ask"
+    DELETE_CONFIRM = "delete_confirm"
+    DELETE_CANCEL = "delete_cancel"
+    TEXT_ONLY = "text_only"
+
+
+# Payloads of the "erase my data?" buttons: accepted only right after the question was asked.
+DELETE_CONFIRM_PAYLOAD = "/delete_confirm"
+DELETE_CANCEL_PAYLOAD = "/delete_cancel"
+
+_KEYWORD_COMMANDS = {
+    keywords.Keyword.STOP: Command.OPT_OUT,
+    keywords.Keyword.START: Command.OPT_IN,
+    keywords.Keyword.HELP: Command.HELP,
+    keywords.Keyword.DELETE: Command.DELETE_ASK,
+}
+
+# Channels that show buttons as numbered options, so "1" / "deux" pick one (bot/channels/sms.py).
+NUMBERED_OPTION_CHANNELS = frozenset({"sms"})
+
+
 @dataclass(frozen=True)
 class EngineInput:
     language: lang.Language
     text: str
+    command: Command | None = None  # set when the app answers itself instead of Rasa
 
 
 def engine_input(
@@ -87,9 +124,31 @@ def engine_input(
     hint: str | None,
     default: lang.Language,
     intents: frozenset[str],
+    options: Sequence[str] = (),
+    numbered: bool = False,
+    media: bool = False,
 ) -> EngineInput:
-    """The keyword layer: what to send Rasa for this text, and in which language to answer."""
+    """The keyword layer: what to send Rasa for this text, and in which language to answer.
+
+    ``options`` are the button payloads of the last reply; ``numbered`` when the channel showed
+    them as numbered options (SMS), so that "1" or "deux" picks one.
+    """
     stripped = text.strip()
+    if media and not stripped:
+        return EngineInput(lang.resolve(current, "", hint, default), "", Command.TEXT_ONLY)
+    number = keywords.option_number(stripped) if numbered else None
+    if number is not None and 1 <= number <= len(options):
+        stripped = options[number - 1]  # "2" -> the second button's payload
+    if stripped in (DELETE_CONFIRM_PAYLOAD, DELETE_CANCEL_PAYLOAD) and stripped in options:
+        confirm = stripped == DELETE_CONFIRM_PAYLOAD
+        command = Command.DELETE_CONFIRM if confirm else Command.DELETE_CANCEL
+        return EngineInput(current or default, stripped, command)
+    keyword = keywords.match(stripped)
+    if keyword is not None:
+        language = keyword.language or lang.resolve(current, "", hint, default)
+        if keyword.keyword == keywords.Keyword.HUMAN:
+            return EngineInput(language, "/human_handoff")
+        return EngineInput(language, stripped, _KEYWORD_COMMANDS[keyword.keyword])
     chosen = _CHOOSE_LANGUAGE.match(stripped)
     if chosen:  # a language button
         return EngineInput(chosen.group(1), "/choose_language")  # type: ignore[arg-type]
@@ -121,6 +180,8 @@ class ConversationService:
         self._intents = intents
         self._locks: dict[str, asyncio.Lock] = {}
         self.delivery_hooks: dict[str, DeliveryHook] = {}
+        # Erases a person's conversations from Rasa's tracker store (set by the app).
+        self.tracker_eraser: Callable[[list[str]], Awaitable[None]] | None = None
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -131,14 +192,31 @@ class ConversationService:
     # -- 1. persist ------------------------------------------------------------------------
 
     async def receive(self, msg: InboundMessage) -> Outcome:
+        """Store and answer one message (the web chat waits for the replies)."""
+        accepted = await self.accept(msg)
+        if not accepted.duplicate:
+            await self.answer(accepted.conversation_id, msg.language_hint)
+        return Outcome(
+            accepted.conversation_id,
+            accepted.message_id,
+            accepted.duplicate,
+            await self.replies_to(accepted.message_id),
+        )
+
+    async def accept(self, msg: InboundMessage) -> Outcome:
+        """Step 1 only: store the message, idempotent on its channel id (push channels call
+        this in the webhook, acknowledge at once, then ``answer`` in the background; if the
+        process stops in between, the retry worker answers the stored message)."""
         async with self._lock(f"{msg.channel}:{msg.address}"):
             conversation_id, message_id, duplicate = await self._persist(msg)
-        if not duplicate:
-            async with self._lock(conversation_id):
-                await self._process(conversation_id, language_hint=msg.language_hint)
-        else:
+        if duplicate:
             log.info("duplicate inbound dropped channel=%s message=%s", msg.channel, message_id)
-        return Outcome(conversation_id, message_id, duplicate, await self.replies_to(message_id))
+        return Outcome(conversation_id, message_id, duplicate, [])
+
+    async def answer(self, conversation_id: str, language_hint: str | None = None) -> int:
+        """Steps 2-5 for every unanswered message of the conversation, in order."""
+        async with self._lock(conversation_id):
+            return await self._process(conversation_id, language_hint=language_hint)
 
     async def _persist(self, msg: InboundMessage) -> tuple[str, int, bool]:
         async with self._sessions() as s:
@@ -153,6 +231,7 @@ class ConversationService:
                 channel=msg.channel,
                 channel_message_id=msg.channel_message_id,
                 text=msg.text,
+                payload={"media": True} if msg.media else None,
                 status=InboundStatus.RECEIVED,
             )
             s.add(message)
@@ -235,26 +314,162 @@ class ConversationService:
             )
             current = conversation.language
             channel = conversation.channel
+            contact_id = conversation.contact_id
         answered = 0
         for message in backlog:
             step = engine_input(
                 message.text,
-                current,
+                current,  # type: ignore[arg-type]
                 language_hint,
                 self._default_language,
-                self._intents,  # type: ignore[arg-type]
+                self._intents,
+                options=await self._last_options(conversation_id),
+                numbered=channel in NUMBERED_OPTION_CHANNELS,
+                media=bool((message.payload or {}).get("media")),
             )
-            try:
-                replies = await self._engine.send(
-                    conversation_id, step.text, {"language": step.language, "channel": channel}
-                )
-            except EngineUnavailable:
-                await self._defer(conversation_id, backlog, step.language)
-                return answered
-            await self._store_replies(conversation_id, message.id, step.language, replies)
+            opted_out = await self.is_opted_out(contact_id)
+            if step.command == Command.OPT_IN and not opted_out:
+                step = EngineInput(step.language, "/greet")  # Telegram's /start: just hello
+            if opted_out and step.command != Command.OPT_IN:
+                # Opted out: store what they sent, answer nothing (a second STOP included).
+                await self._mark_handled(message.id, step.language)
+                log.info("opted-out contact: no reply conversation=%s", conversation_id)
+            elif step.command is not None:
+                if not await self._answer_command(conversation_id, contact_id, message.id, step):
+                    return answered  # the contact and everything about them were erased
+            else:
+                try:
+                    replies = await self._engine.send(
+                        conversation_id, step.text, {"language": step.language, "channel": channel}
+                    )
+                except EngineUnavailable:
+                    await self._defer(conversation_id, backlog[answered:], step.language)
+                    return answered
+                await self._store_replies(conversation_id, message.id, step.language, replies)
             current = step.language
             answered += 1
         return answered
+
+    # -- the app's own answers (keyword layer) --------------------------------------------
+
+    async def _last_options(self, conversation_id: str) -> list[str]:
+        """Button payloads of the last reply we sent in this conversation ("1" picks one)."""
+        async with self._sessions() as s:
+            last = await s.scalar(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == Direction.OUT,
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        if last is None:
+            return []
+        return [b.payload for b in Reply.from_stored(last.text, last.payload).buttons]
+
+    async def is_opted_out(self, contact_id: str) -> bool:
+        async with self._sessions() as s:
+            return await s.get(ContactOptOut, contact_id) is not None
+
+    async def _mark_handled(self, message_id: int, language: lang.Language) -> None:
+        async with self._sessions() as s:
+            message = await s.get(Message, message_id)
+            if message is not None:
+                message.status = InboundStatus.HANDLED
+                message.language = language
+                await s.commit()
+
+    async def _answer_command(
+        self, conversation_id: str, contact_id: str, message_id: int, step: EngineInput
+    ) -> bool:
+        """STOP, START, HELP, delete-my-data, media: the app answers. False once erased."""
+        language = step.language
+        command = step.command
+        if command == Command.DELETE_CONFIRM:
+            await self.erase_contact(contact_id)
+            return False
+        if command == Command.DELETE_ASK:
+            reply = Reply(
+                t("delete_ask", language),
+                (
+                    Button(t("delete_yes", language), DELETE_CONFIRM_PAYLOAD),
+                    Button(t("delete_no", language), DELETE_CANCEL_PAYLOAD),
+                ),
+            )
+        else:
+            key = {
+                Command.OPT_OUT: "opted_out",
+                Command.OPT_IN: "opted_in",
+                Command.HELP: "help",
+                Command.DELETE_CANCEL: "delete_kept",
+                Command.TEXT_ONLY: "text_only",
+            }[command]  # type: ignore[index]
+            reply = Reply(t(key, language))
+        async with self._sessions() as s:
+            if command == Command.OPT_OUT:
+                await self._set_opt_out(s, contact_id, OptOutSource.KEYWORD)
+            elif command == Command.OPT_IN:
+                await s.execute(delete(ContactOptOut).where(ContactOptOut.contact_id == contact_id))
+            message = await s.get(Message, message_id)
+            assert message is not None
+            out = self._outbound(
+                conversation_id, message, reply.text, reply.to_payload(), language, Author.SYSTEM
+            )
+            if command == Command.OPT_OUT:
+                # The one message an opted-out contact still gets: the confirmation.
+                out.payload = {**(out.payload or {}), "opt_out_confirmation": True}
+            s.add(out)
+            message.status = InboundStatus.HANDLED
+            message.language = language
+            conversation = await s.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.language = language
+            await s.commit()
+        log.info("keyword answered command=%s conversation=%s", command, conversation_id)
+        return True
+
+    @staticmethod
+    async def _set_opt_out(s: AsyncSession, contact_id: str, source: OptOutSource) -> None:
+        if await s.get(ContactOptOut, contact_id) is None:
+            s.add(ContactOptOut(contact_id=contact_id, source=source))
+
+    async def opt_out(self, contact_id: str, source: OptOutSource) -> None:
+        """Stop messaging a contact (a channel learnt they cannot or do not want to receive)."""
+        async with self._sessions() as s:
+            await self._set_opt_out(s, contact_id, source)
+            try:
+                await s.commit()
+            except IntegrityError:  # recorded concurrently: same result
+                await s.rollback()
+        log.info("contact opted out source=%s contact=%s", source, contact_id)
+
+    async def erase_contact(self, contact_id: str) -> None:
+        """Delete a contact and everything about them: conversations, messages, referrals,
+        deliveries, opt-out (database cascades), and their events in Rasa's tracker store."""
+        async with self._sessions() as s:
+            conversation_ids = list(
+                await s.scalars(
+                    select(Conversation.id).where(Conversation.contact_id == contact_id)
+                )
+            )
+            # Replies point at the messages they answer: clear that link before deleting.
+            for cid in conversation_ids:
+                for row in await s.scalars(select(Message).where(Message.conversation_id == cid)):
+                    row.in_reply_to_id = None
+            await s.flush()
+            await s.execute(delete(Referral).where(Referral.contact_id == contact_id))
+            await s.execute(delete(Message).where(Message.conversation_id.in_(conversation_ids)))
+            await s.execute(delete(Conversation).where(Conversation.contact_id == contact_id))
+            await s.execute(delete(Contact).where(Contact.id == contact_id))
+            await s.commit()
+        if self.tracker_eraser is not None and conversation_ids:
+            await self.tracker_eraser(conversation_ids)
+        log.info(
+            "contact erased on request contact=%s conversations=%d",
+            contact_id,
+            len(conversation_ids),
+        )
 
     async def _defer(
         self, conversation_id: str, backlog: list[Message], language: lang.Language

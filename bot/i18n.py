@@ -16,6 +16,40 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "fr": "Merci, nous avons bien reçu votre message. L'assistant est momentanément "
         "indisponible et vous répondra sous peu.",
     },
+    # Keyword layer (bot/keywords.py). Short: they go out by SMS, measured in tests.
+    "opted_out": {
+        "en": "You will get no more messages from us. To start again, reply START.",
+        "fr": "Vous ne recevrez plus de messages de notre part. Pour recommencer, "
+        "répondez REPRENDRE.",
+    },
+    "opted_in": {
+        "en": "Welcome back. You can ask your questions again. Reply STOP to stop messages.",
+        "fr": "Bon retour. Vous pouvez de nouveau poser vos questions. Répondez ARRET pour "
+        "ne plus recevoir de messages.",
+    },
+    "help": {
+        "en": "Automated assistant of the AVRR program (IOM with CBSA, Toronto area). "
+        "Reply HUMAN to reach a caseworker. Reply STOP to stop messages.",
+        "fr": "Assistant automatisé du programme AVRR (OIM avec l'ASFC, région de Toronto). "
+        "Répondez HUMAIN pour joindre un intervenant, ARRET pour ne plus rien recevoir.",
+    },
+    "text_only": {
+        "en": "Sorry, I can only read text. Please write your question in a message.",
+        "fr": "Désolé, je peux seulement lire du texte. Écrivez votre question dans un message.",
+    },
+    "delete_ask": {
+        "en": "Erase all your messages and answers? Nothing more will be sent to you after.",
+        "fr": "Effacer tous vos messages et réponses? Plus rien ne vous sera envoyé ensuite.",
+    },
+    "delete_yes": {"en": "Erase my data", "fr": "Effacer mes données"},
+    "delete_no": {"en": "Keep my data", "fr": "Garder mes données"},
+    "delete_kept": {
+        "en": "OK, nothing was erased.",
+        "fr": "D'accord, rien n'a été effacé.",
+    },
+    # SMS numbered options: "Reply 1 for <title>, 2 for <title>."
+    "options_intro": {"en": "Reply", "fr": "Répondez"},
+    "options_item": {"en": "{n} for {title}", "fr": "{n} pour {title}"},
 }
 
 

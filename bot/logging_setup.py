@@ -26,6 +26,8 @@ def configure(level: str) -> None:
     # httpx logs full URLs at INFO; they can carry tokens (Telegram) or numbers.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # The twilio client logs request URLs and parameters at INFO (phone numbers).
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 async def request_log_middleware(

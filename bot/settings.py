@@ -52,6 +52,29 @@ class Settings:
     screening_rules_path: Path = field(
         default_factory=lambda: PROJECT_ROOT / "content" / "screening.yml"
     )
+    # Channels (bot/channels/, docs/channels.md). A channel is on when its credentials are set.
+    public_base_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    sms_max_segments: int = 3
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    channel_send_timeout_seconds: float = 10.0
+    outbox_max_attempts: int = 8
+    outbox_retry_base_seconds: float = 2.0
+    outbox_poll_seconds: float = 1.0
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,4 +103,18 @@ class Settings:
             screening_rules_path=Path(
                 _env("SCREENING_RULES_PATH", str(PROJECT_ROOT / "content" / "screening.yml"))
             ).resolve(),
+            public_base_url=_env("PUBLIC_BASE_URL", "").rstrip("/"),
+            twilio_account_sid=_env("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=_env("TWILIO_AUTH_TOKEN", ""),
+            twilio_from_number=_env("TWILIO_FROM_NUMBER", ""),
+            twilio_messaging_service_sid=_env("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_api_base_url=_env("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/"),
+            sms_max_segments=_int("SMS_MAX_SEGMENTS", 3),
+            telegram_bot_token=_env("TELEGRAM_BOT_TOKEN", ""),
+            telegram_webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
+            channel_send_timeout_seconds=_float("CHANNEL_SEND_TIMEOUT_SECONDS", 10.0),
+            outbox_max_attempts=_int("OUTBOX_MAX_ATTEMPTS", 8),
+            outbox_retry_base_seconds=_float("OUTBOX_RETRY_BASE_SECONDS", 2.0),
+            outbox_poll_seconds=_float("OUTBOX_POLL_SECONDS", 1.0),
         )

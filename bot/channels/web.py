@@ -8,6 +8,10 @@
 
 A button press is sent back as ``"text": "<payload>"``. ``id`` is the page's own id for the
 message: a retried POST with the same id is answered with the same replies, never processed twice.
+
+Same shape as the other channels (``bot/channels/base.py``): verify (here: the body is a valid
+request; there is no signature on a public page), ``parse``, ``render``. Unlike SMS and Telegram
+it is a pull channel: replies travel in the response (or the poll), not through the outbox.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -48,35 +53,48 @@ def _service(request: Request) -> ConversationService:
     return request.app.state.conversations
 
 
-@router.post("/messages")
-async def post_message(request: Request) -> JSONResponse:
-    body = await request.body()
+@dataclass(frozen=True)
+class WebError:
+    status: int
+    code: str
+    message: str
+
+
+def parse(body: bytes, max_chars: int) -> InboundMessage | WebError:
+    """A POST body -> the app's message, or what is wrong with it."""
     if len(body) > MAX_BODY_BYTES:
-        return error(413, "body_too_large", f"The request body is over {MAX_BODY_BYTES} bytes.")
+        return WebError(413, "body_too_large", f"The request body is over {MAX_BODY_BYTES} bytes.")
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return error(400, "invalid_json", "The request body is not valid JSON.")
+        return WebError(400, "invalid_json", "The request body is not valid JSON.")
     if not isinstance(data, dict):
-        return error(400, "invalid_json", 'Send a JSON object: {"user": "...", "text": "..."}.')
+        return WebError(400, "invalid_json", 'Send a JSON object: {"user": "...", "text": "..."}.')
     user, text, client_id = data.get("user"), data.get("text"), data.get("id")
     if not isinstance(user, str) or not _ID.match(user):
-        return error(
+        return WebError(
             422, "invalid_user", '"user" must be a string of 1-100 letters, digits or "_.:-".'
         )
     if not isinstance(text, str):
-        return error(422, "invalid_text", '"text" is required and must be a string.')
+        return WebError(422, "invalid_text", '"text" is required and must be a string.')
     if not text.strip():
-        return error(422, "empty_text", '"text" must not be empty.')
-    max_chars = request.app.state.settings.max_text_chars
+        return WebError(422, "empty_text", '"text" must not be empty.')
     if len(text) > max_chars:
-        return error(422, "text_too_long", f'"text" must be at most {max_chars} characters.')
+        return WebError(422, "text_too_long", f'"text" must be at most {max_chars} characters.')
     if client_id is not None and (not isinstance(client_id, str) or not _ID.match(client_id)):
-        return error(422, "invalid_id", '"id" must be a string of 1-100 letters, digits or "_.:-".')
+        return WebError(
+            422, "invalid_id", '"id" must be a string of 1-100 letters, digits or "_.:-".'
+        )
     message_id = f"{user}:{client_id}" if client_id else f"{user}:{uuid.uuid4().hex}"
-    outcome = await _service(request).receive(
-        InboundMessage(channel=CHANNEL, address=user, channel_message_id=message_id, text=text)
-    )
+    return InboundMessage(channel=CHANNEL, address=user, channel_message_id=message_id, text=text)
+
+
+@router.post("/messages")
+async def post_message(request: Request) -> JSONResponse:
+    parsed = parse(await request.body(), request.app.state.settings.max_text_chars)
+    if isinstance(parsed, WebError):
+        return error(parsed.status, parsed.code, parsed.message)
+    outcome = await _service(request).receive(parsed)
     return JSONResponse({"replies": render(outcome.replies), "duplicate": outcome.duplicate})
 
 

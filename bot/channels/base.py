@@ -1,0 +1,141 @@
+"""What every push channel (SMS, Telegram) shares: the shape of a channel and its pipeline.
+
+A channel module has the same four parts, in this order:
+
+    verify(request)          the signature / secret token; 403 otherwise
+    parse(body)              -> ``InboundMessage`` (or None: ignored on purpose, logged)
+    render(reply, language)  -> the ``Part`` objects one reply becomes on that medium
+    send(address, part)      -> the provider's id for what was sent (``SendError`` otherwise)
+
+The webhook calls ``Pipeline.accept``: the message is stored (idempotent on the channel's own id)
+and answered in the background, so the provider gets its acknowledgement at once; replies go out
+through the durable outbox (``bot/channels/outbox.py``), never from the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.conversation import ConversationService, InboundMessage
+from bot.engine import Reply
+from bot.language import Language
+from bot.store.channels import OptOutSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One physical message: its text and channel extras (a Telegram inline keyboard)."""
+
+    text: str
+    extra: dict[str, Any] | None = None
+
+
+class SendError(Exception):
+    """Sending failed. ``retryable``: try again later; ``opted_out``: never message again."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        retryable: bool,
+        opted_out: OptOutSource | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retryable = retryable
+        self.opted_out = opted_out
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    name: str
+
+    def render(self, reply: Reply, language: Language) -> list[Part]: ...
+
+    async def send(self, address: str, part: Part) -> str: ...
+
+
+@dataclass
+class Pipeline:
+    """Store now, answer in the background, then wake the outbox."""
+
+    conversations: ConversationService
+    wake_outbox: Callable[[], None]
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def accept(self, msg: InboundMessage) -> bool:
+        """Returns True when the message is new (False: a duplicate delivery, dropped)."""
+        accepted = await self.conversations.accept(msg)
+        if accepted.duplicate:
+            return False
+        task = asyncio.create_task(self._answer(accepted.conversation_id, msg.language_hint))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _answer(self, conversation_id: str, hint: str | None) -> None:
+        try:
+            await self.conversations.answer(conversation_id, hint)
+        except Exception:  # the message stays stored; the retry worker answers it later
+            log.exception("answering failed conversation=%s", conversation_id)
+        finally:
+            self.wake_outbox()
+
+    async def drain(self) -> None:
+        """Wait for answers in progress (shut-down, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+|\n+")
+
+
+def split_text(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Split ``text`` into pieces that each ``fits``, at sentence ends, else at spaces.
+
+    Nothing is dropped: a word too long for one piece is cut where it must be.
+    """
+    text = text.strip()
+    if not text or fits(text):
+        return [text] if text else []
+    pieces: list[str] = []
+    current = ""
+    for chunk in _chunks(text, fits):
+        joined = f"{current} {chunk}" if current else chunk
+        if fits(joined):
+            current = joined
+        else:
+            if current:
+                pieces.append(current)
+            current = chunk
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _chunks(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Sentences; a sentence that does not fit alone becomes words; a word, slices."""
+    out: list[str] = []
+    for sentence in (s.strip() for s in _SENTENCE_END.split(text)):
+        if not sentence:
+            continue
+        if fits(sentence):
+            out.append(sentence)
+            continue
+        for word in sentence.split():
+            while not fits(word) and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and not fits(word[:cut]):
+                    cut -= 1
+                out.append(word[:cut])
+                word = word[cut:]
+            out.append(word)
+    return out

@@ -1,0 +1,76 @@
+"""Starting and stopping the channels with the app: the outbox worker, and PTB's Application
+(``initialize`` + ``start`` in the lifespan, ``stop`` + ``shutdown`` on the way out)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import Application
+
+from bot.channels import sms, telegram
+from bot.channels.base import Pipeline, Sender
+from bot.channels.outbox import Outbox
+from bot.conversation import ConversationService
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Channels:
+    pipeline: Pipeline
+    outbox: Outbox
+    telegram: Application | None
+
+
+@contextlib.asynccontextmanager
+async def open_channels(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    conversations: ConversationService,
+    *,
+    run_worker: bool = True,
+) -> AsyncIterator[Channels]:
+    senders: dict[str, Sender] = {}
+    application: Application | None = None
+    if settings.sms_enabled:
+        senders[sms.CHANNEL] = sms.TwilioSender(settings)
+    if settings.telegram_enabled:
+        application = telegram.build_application(settings)
+        await application.initialize()  # calls getMe: fails fast on a wrong token or URL
+        await application.start()
+        senders[telegram.CHANNEL] = telegram.TelegramSender(application)
+    outbox = Outbox(
+        sessions,
+        senders,
+        conversations,
+        max_attempts=settings.outbox_max_attempts,
+        retry_base_seconds=settings.outbox_retry_base_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    for name in senders:  # replies the retry worker produced later go out at once
+        conversations.delivery_hooks[name] = lambda _c, _id: _wake(outbox)
+    pipeline = Pipeline(conversations, outbox.wake)
+    worker = asyncio.create_task(outbox.run()) if run_worker and senders else None
+    if senders:
+        log.info("channels on: %s", ", ".join(sorted(senders)))
+    try:
+        yield Channels(pipeline, outbox, application)
+    finally:
+        await pipeline.drain()
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        if application is not None:
+            await application.stop()
+            await application.shutdown()
+
+
+async def _wake(outbox: Outbox) -> None:
+    outbox.wake()

@@ -1,0 +1,85 @@
+"""Keywords the app answers itself, on every channel, before anything reaches Rasa.
+
+A keyword is the WHOLE message (like Twilio's own STOP filtering), compared without case,
+accents, punctuation or a leading "/": "Arrêt", "ARRET", "/stop" and "stop!" all opt out, but
+"I want to stop my claim" is an ordinary message. Canadian SMS rules require HELP, AIDE, INFO,
+STOP and ARRET to be answered in the matching language, so French keywords also set French.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.language import Language, normalise
+
+
+class Keyword(StrEnum):
+    STOP = "stop"  # opt out: confirm once, then send nothing on any channel
+    START = "start"  # opt back in
+    HELP = "help"  # who we are, how to stop, how to reach a person
+    HUMAN = "human"  # talk to a person: Rasa's human_handoff intent creates the referral
+    DELETE = "delete"  # erase my data (asks for confirmation first)
+
+
+@dataclass(frozen=True)
+class Match:
+    keyword: Keyword
+    language: Language | None  # the language the word belongs to, when it tells
+
+
+# Normalised whole-message forms -> (keyword, language it implies or None when shared).
+_WORDS: dict[str, tuple[Keyword, Language | None]] = {
+    "stop": (Keyword.STOP, None),
+    "unsubscribe": (Keyword.STOP, "en"),
+    "end": (Keyword.STOP, "en"),
+    "quit": (Keyword.STOP, "en"),
+    "cancel": (Keyword.STOP, "en"),
+    "stopall": (Keyword.STOP, "en"),
+    "arret": (Keyword.STOP, "fr"),
+    "arrete": (Keyword.STOP, "fr"),
+    "arreter": (Keyword.STOP, "fr"),
+    "start": (Keyword.START, None),
+    "unstop": (Keyword.START, "en"),
+    "reprendre": (Keyword.START, "fr"),
+    "help": (Keyword.HELP, "en"),
+    "info": (Keyword.HELP, None),
+    "aide": (Keyword.HELP, "fr"),
+    "human": (Keyword.HUMAN, "en"),
+    "humain": (Keyword.HUMAN, "fr"),
+    "agent": (Keyword.HUMAN, None),
+    "delete": (Keyword.DELETE, "en"),
+    "delete my data": (Keyword.DELETE, "en"),
+    "supprimer": (Keyword.DELETE, "fr"),
+    "supprimer mes donnees": (Keyword.DELETE, "fr"),
+}
+
+
+def match(text: str) -> Match | None:
+    """The keyword this whole message is, if any."""
+    found = _WORDS.get(normalise(text.strip().lstrip("/")))
+    return Match(*found) if found else None
+
+
+# Replies to a numbered list of options on SMS: "1", "1.", "un", "deux"...
+_NUMBERS: dict[str, int] = {
+    "un": 1,
+    "une": 1,
+    "one": 1,
+    "deux": 2,
+    "two": 2,
+    "trois": 3,
+    "three": 3,
+    "quatre": 4,
+    "four": 4,
+    "cinq": 5,
+    "five": 5,
+}
+
+
+def option_number(text: str) -> int | None:
+    """The option a reply picks ("2", "2.", "deux", "#2"), or None when it is not a number."""
+    norm = normalise(text)
+    if norm.isdigit() and len(norm) <= 2:
+        return int(norm)
+    return _NUMBERS.get(norm)

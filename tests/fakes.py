@@ -1,0 +1,277 @@
+"""In-process fake Twilio REST and Telegram Bot API servers (real HTTP on loopback).
+
+The app's real ``twilio`` and ``python-telegram-bot`` clients talk to these through
+``TWILIO_API_BASE_URL`` / ``TELEGRAM_API_BASE_URL``. Each records what it was asked to send and
+can be told to fail the next requests (HTTP 500, 429 with ``retry_after``, Twilio 21610, a
+Telegram 403 "bot was blocked").
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.helpers import free_port
+
+TWILIO_SID = "AC" + "a" * 32
+TWILIO_TOKEN = "twilio-test-auth-token"
+TELEGRAM_TOKEN = "123456:TEST-token_abc"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded body (what both clients send for these calls)."""
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+
+
+class _Server:
+    def __init__(self, routes: list[Route]) -> None:
+        self.port = free_port()
+        self._routes = routes
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            Starlette(routes=self._routes), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = None
+
+
+class FakeTwilio(_Server):
+    """``POST /2010-04-01/Accounts/{sid}/Messages.json`` like Twilio's REST API."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"])]
+        )
+        self.sent: list[dict[str, str]] = []  # accepted messages, in order
+        self.requests = 0  # every create call, failed ones included
+        self.fail_next: list[int] = []  # HTTP statuses to answer the next calls with
+        self.blocked: set[str] = set()  # numbers that answer 21610
+
+    async def _create(self, request: Request) -> JSONResponse:
+        auth = request.headers.get("authorization", "")
+        expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+        if auth != f"Basic {expected}" or request.path_params["sid"] != TWILIO_SID:
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        form = await _form(request)
+        with self.lock:
+            self.requests += 1
+            failure = self.fail_next.pop(0) if self.fail_next else None
+        if failure is not None:
+            return JSONResponse(
+                {"code": 20429 if failure == 429 else 20500, "message": "fail", "status": failure},
+                failure,
+            )
+        if form.get("To") in self.blocked:
+            return JSONResponse(
+                {
+                    "code": 21610,
+                    "message": "Attempt to send to unsubscribed recipient",
+                    "more_info": "https://www.twilio.com/docs/errors/21610",
+                    "status": 400,
+                },
+                400,
+            )
+        sid = "SM" + uuid.uuid4().hex
+        with self.lock:
+            self.sent.append({**form, "Sid": sid})
+        return JSONResponse(
+            {
+                "sid": sid,
+                "account_sid": TWILIO_SID,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/{sid}.json",
+            },
+            201,
+        )
+
+    def bodies(self, to: str | None = None) -> list[str]:
+        return [m["Body"] for m in self.sent if to is None or m["To"] == to]
+
+
+class FakeTelegram(_Server):
+    """``/bot<token>/<method>`` like the Telegram Bot API (the methods the app uses)."""
+
+    def __init__(self) -> None:
+        super().__init__([Route("/bot{token}/{method}", self._method, methods=["GET", "POST"])])
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.sent: list[dict[str, Any]] = []  # accepted sendMessage calls
+        self.fail_next: list[int] = []  # statuses for the next sendMessage calls
+        self.blocked: set[int] = set()  # chat ids that blocked the bot (403)
+        self.updates: list[dict[str, Any]] = []  # served by getUpdates (polling mode)
+        self._ids = itertools.count(1000)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/bot"
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return await request.json()
+        params: dict[str, Any] = {}
+        for key, value in (await _form(request)).items():
+            try:
+                params[key] = json.loads(str(value))
+            except ValueError:
+                params[key] = str(value)
+        return params
+
+    async def _method(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != TELEGRAM_TOKEN:
+            return JSONResponse(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
+            )
+        method = request.path_params["method"]
+        params = await self._params(request)
+        with self.lock:
+            self.calls.append((method, params))
+        if method == "getMe":
+            return self._ok(
+                {"id": 123456, "is_bot": True, "first_name": "Intake", "username": "intake_bot"}
+            )
+        if method == "sendMessage":
+            return self._send(params)
+        if method == "getUpdates":
+            with self.lock:
+                updates, self.updates = self.updates, []
+            return self._ok(updates)
+        if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook"):
+            return self._ok(True)
+        return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+
+    def _send(self, params: dict[str, Any]) -> JSONResponse:
+        with self.lock:
+            failure = self.fail_next.pop(0) if self.fail_next else None
+        if failure == 429:
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                429,
+            )
+        if failure is not None:
+            return JSONResponse(
+                {"ok": False, "error_code": failure, "description": "Internal error"}, failure
+            )
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            return JSONResponse(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"},
+                403,
+            )
+        message_id = next(self._ids)
+        with self.lock:
+            self.sent.append(params)
+        return self._ok(
+            {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": params.get("text", ""),
+            }
+        )
+
+    @staticmethod
+    def _ok(result: Any) -> JSONResponse:
+        return JSONResponse({"ok": True, "result": result})
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [m["text"] for m in self.sent if chat_id is None or int(m["chat_id"]) == chat_id]
+
+    def methods(self) -> list[str]:
+        return [m for m, _ in self.calls]
+
+
+# -- builders of inbound requests --------------------------------------------------------
+
+_update_ids = itertools.count(500_000)
+
+
+def tg_user(user_id: int, language_code: str | None = "en") -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Test"}
+    if language_code:
+        user["language_code"] = language_code
+    return user
+
+
+def tg_message(
+    chat_id: int,
+    text: str | None = None,
+    *,
+    update_id: int | None = None,
+    language_code: str | None = "en",
+    chat_type: str = "private",
+    key: str = "message",
+    **extra: Any,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": chat_type},
+        "from": tg_user(chat_id, language_code),
+        **extra,
+    }
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):  # Telegram marks commands with an entity
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"update_id": update_id or next(_update_ids), key: message}
+
+
+def tg_callback(chat_id: int, data: str, language_code: str | None = "en") -> dict[str, Any]:
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": tg_user(chat_id, language_code),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": next(_update_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": "previous",
+            },
+        },
+    }
