@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logging_setup
+from bot.caseworker import routes as caseworker
 from bot.channels import web
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.settings = settings
     app.middleware("http")(logging_setup.request_log_middleware)
     app.include_router(web.router)
+    caseworker.install(app)  # /caseworker (web app) and /api/v1 (integration API)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -33,6 +33,15 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name, "true" if default else "false").lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
@@ -49,6 +58,12 @@ class Settings:
     max_text_chars: int = 2000
     log_level: str = "INFO"
     model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models")
+    # Caseworker queue (bot/caseworker/)
+    cookie_secure: bool = False
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,4 +89,9 @@ class Settings:
             max_text_chars=_int("MAX_TEXT_CHARS", 2000),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             model_dir=Path(_env("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
+            cookie_secure=_bool("COOKIE_SECURE", False),
+            session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_int("SESSION_MAX_HOURS", 12),
+            max_failed_logins=_int("MAX_FAILED_LOGINS", 5),
+            lockout_minutes=_int("LOCKOUT_MINUTES", 15),
         )
