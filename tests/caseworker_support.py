@@ -19,7 +19,7 @@ from bot.caseworker import security
 from bot.settings import Settings
 from bot.store.db import create_engine as create_async_engine
 from bot.store.db import session_factory, sync_url
-from bot.store.models import Contact, Conversation, Referral
+from bot.store.models import Contact, Conversation
 from tests.helpers import free_port
 
 PASSWORD = "correct horse battery"
