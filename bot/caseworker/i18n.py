@@ -254,6 +254,12 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         "en": {"en": "English", "fr": "Anglais"},
         "fr": {"en": "French", "fr": "Français"},
     },
+    "delivery": {
+        "queued": {"en": "queued", "fr": "en file"},
+        "sent": {"en": "sent", "fr": "envoyé"},
+        "delivered": {"en": "delivered", "fr": "remis"},
+        "failed": {"en": "not delivered", "fr": "non remis"},
+    },
     "role": {
         "caseworker": {"en": "Caseworker", "fr": "Intervenant"},
         "supervisor": {"en": "Supervisor", "fr": "Superviseur"},
