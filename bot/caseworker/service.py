@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -27,6 +27,8 @@ from bot.store.models import (
     Contact,
     Conversation,
     ConversationStatus,
+    Direction,
+    InboundStatus,
     Message,
     Referral,
     ReferralStatus,
@@ -300,12 +302,28 @@ async def take_over(s: AsyncSession, user: User, referral: Referral) -> Conversa
     return conversation
 
 
+async def _settle_inbound(s: AsyncSession, conversation_id: str) -> int:
+    """Marks what the person wrote while a caseworker had the conversation as handled, so the
+    assistant, once it is back, does not answer messages that were meant for the caseworker."""
+    result = await s.execute(
+        update(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.IN,
+            Message.status.in_([InboundStatus.RECEIVED, InboundStatus.PENDING]),
+        )
+        .values(status=InboundStatus.HANDLED)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 async def hand_back(s: AsyncSession, user: User, referral: Referral) -> None:
     conversation = await s.get(Conversation, referral.conversation_id)
     assert conversation is not None
     before = conversation.status
+    settled = await _settle_inbound(s, conversation.id) if before == ConversationStatus.HUMAN else 0
     conversation.status = ConversationStatus.BOT
-    audit.record(s, user, "hand_back", referral.id, previous_status=before)
+    audit.record(s, user, "hand_back", referral.id, previous_status=before, settled=settled)
 
 
 async def close(s: AsyncSession, user: User, referral: Referral, outcome: str, note: str) -> None:
@@ -321,6 +339,8 @@ async def close(s: AsyncSession, user: User, referral: Referral, outcome: str, n
         ConversationStatus.HUMAN,
         ConversationStatus.HANDOFF_REQUESTED,
     ):
+        if conversation.status == ConversationStatus.HUMAN:
+            await _settle_inbound(s, conversation.id)
         conversation.status = ConversationStatus.BOT  # the assistant answers again
     audit.record(s, user, "close", referral.id, outcome=outcome, note_chars=len(note.strip()))
 

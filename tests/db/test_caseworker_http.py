@@ -291,9 +291,11 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     live = (await app.get("/caseworker/queue/live")).json()
     assert "1 new message(s)" in live["rows"]
 
-    # Handed back, the assistant answers again.
+    # Handed back, the assistant answers again, but not what was written to the caseworker.
     await app.post(f"/caseworker/referrals/{referral_id}/hand-back", data={"csrf": token})
     assert db_get(database_url, Conversation, referral.conversation_id).status == "bot"
+    [merci] = db_rows(database_url, select(Message).where(Message.text == "merci!"))
+    assert merci.status == "handled"
     replies = await person_says(app, "p2", "une autre question")
     assert [r["text"] for r in replies] == ["fr: une autre question"]
 
@@ -321,6 +323,35 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     assert referral.closed_at is not None
     polled = await app.get("/channels/web/messages", params={"user": "p2", "after": after})
     assert polled.json()["replies"][-1]["text"].startswith("Votre demande est maintenant fermée")
+
+
+async def test_admin_creates_accounts_and_lifts_lock_outs(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await add_user(database_url, "root", role="admin")
+    await add_user(database_url, "sup", role="supervisor")
+    assert (await login(app, "sup")).status_code == 303
+    assert (await app.get("/caseworker/admin/users")).status_code == 403
+    await app.post("/caseworker/logout", data={"csrf": await csrf_of(app)})
+
+    assert (await login(app, "root")).status_code == 303
+    token = await csrf_of(app, "/caseworker/admin/users")
+    form = {"csrf": token, "username": "gus", "display_name": "Gus", "role": "caseworker"}
+    response = await app.post("/caseworker/admin/users", data={**form, "password": "short"})
+    assert response.headers["location"].endswith("?error=bad_password")
+    response = await app.post(
+        "/caseworker/admin/users", data={**form, "password": "twelve chars ok"}
+    )
+    assert response.status_code == 303
+    [gus] = db_rows(database_url, select(User).where(User.username == "gus"))
+    assert gus.role == "caseworker"
+    db_execute(
+        database_url,
+        update(User).where(User.id == gus.id).values(locked_until=utcnow() + timedelta(minutes=10)),
+    )
+    await app.post(f"/caseworker/admin/users/{gus.id}/unlock", data={"csrf": token})
+    assert db_get(database_url, User, gus.id).locked_until is None
+    assert {"create_user", "unlock_user"} <= set(audit_actions(database_url))
 
 
 async def test_queue_is_ordered_by_priority_then_waiting_time_and_filters(
