@@ -79,7 +79,7 @@ UI: dict[str, dict[str, str]] = {
     "new_messages": {"en": "new message(s)", "fr": "nouveau(x) message(s)"},
     "referral": {"en": "Referral", "fr": "Demande"},
     # referral page
-    "intake": {"en": "Intake", "fr": "Accueil (formulaire)"},
+    "intake": {"en": "Intake", "fr": "Formulaire d'accueil"},
     "no_intake": {
         "en": "No intake answers yet (the person asked to talk to someone).",
         "fr": "Aucune réponse au formulaire pour l'instant (la personne a demandé "

@@ -30,6 +30,7 @@ from bot.store.models import Author, utcnow
 PREFIX = "/caseworker"
 COOKIE = "cw_session"
 LOGIN_CSRF_COOKIE = "cw_login_csrf"
+POLL_HEADER = "X-Live-Poll"  # sent by static/app.js on its background polls
 HERE = Path(__file__).resolve().parent
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -150,10 +151,11 @@ DB = Annotated[AsyncSession, Depends(db)]
 async def signed_in(request: Request, s: DB) -> Ctx:
     settings: Settings = request.app.state.settings
     token = request.cookies.get(COOKIE)
-    found = await security.current_session(s, token, settings)
+    polling = request.headers.get(POLL_HEADER) == "1"
+    found = await security.current_session(s, token, settings, touch=not polling)
     if found is None:
         raise LoginRequired(expired=bool(token))
-    await s.commit()  # last_seen_at: the idle timer restarts
+    await s.commit()  # last_seen_at: the idle timer restarts (not for background polls)
     return Ctx(request, s, found[1], found[0], settings)
 
 
@@ -234,7 +236,7 @@ async def login(request: Request, s: DB) -> Response:
     username = str(form.get("username") or "").strip()
     result = await security.authenticate(s, username, str(form.get("password") or ""), settings)
     if result.user is not None:
-        action = "login" if result.error is None else f"login_{result.error}"
+        action = {None: "login", "login_failed": "login_failed"}.get(result.error, "login_locked")
         audit.record(s, result.user, action)
     await s.commit()
     if result.error or result.user is None:

@@ -143,9 +143,12 @@ async def start_session(s: AsyncSession, user: User) -> str:
 
 
 async def current_session(
-    s: AsyncSession, token: str | None, settings: Settings
+    s: AsyncSession, token: str | None, settings: Settings, *, touch: bool = True
 ) -> tuple[UserSession, User] | None:
-    """The live session for a cookie value, or None (unknown, expired, or account locked)."""
+    """The live session for a cookie value, or None (unknown, expired, or account locked).
+
+    ``touch=False`` (a page's background poll) does not restart the idle timer: an open tab
+    left alone still times out."""
     if not token:
         return None
     session = await s.get(UserSession, digest(token))
@@ -159,7 +162,8 @@ async def current_session(
         await s.delete(session)
         await s.commit()
         return None
-    session.last_seen_at = now
+    if touch:
+        session.last_seen_at = now
     return session, user
 
 

@@ -105,8 +105,8 @@ async def test_lock_out_after_repeated_failed_logins(
     assert "locked" in response.text
     assert "cw_session" not in app.cookies
     assert audit_actions(database_url, user_id=user_id) == [
-        "login_login_failed",
-        "login_login_failed",
+        "login_failed",
+        "login_failed",
         "login_locked",
         "login_locked",
     ]
@@ -128,6 +128,12 @@ async def test_idle_and_old_sessions_expire(app: httpx.AsyncClient, database_url
     user_id = await add_user(database_url, "cleo")
     assert (await login(app, "cleo")).status_code == 303
     assert (await app.get("/caseworker/")).status_code == 200
+    # Background polls of an open page do not count as activity.
+    before = db_rows(database_url, select(UserSession))[0].last_seen_at
+    assert (
+        await app.get("/caseworker/queue/live", headers={"X-Live-Poll": "1"})
+    ).status_code == 200
+    assert db_rows(database_url, select(UserSession))[0].last_seen_at == before
     # 31 minutes without a request (idle limit 30)
     db_execute(
         database_url,
@@ -249,6 +255,8 @@ async def test_every_access_and_change_is_audited(
     numbers = await app.get("/caseworker/supervisor/numbers")
     assert numbers.status_code == 200
     assert 'id="median-first-reply"' in numbers.text
+    assert "n = 1" in numbers.text  # one referral with a caseworker reply
+    assert "Enrolled" not in numbers.text  # it was reopened: no outcome any more
 
 
 async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
@@ -371,6 +379,22 @@ async def test_queue_is_ordered_by_priority_then_waiting_time_and_filters(
     live = (await app.get("/caseworker/queue/live?language=en")).json()
     assert live["total"] == 2
     assert '<span class="n">3</span> Open' in live["counts"]
+
+    # Assign to a colleague, filter by assignee, then unassign.
+    gil = await add_user(database_url, "gil")
+    token = await csrf_of(app)
+    await app.post(
+        f"/caseworker/referrals/{ids['q1']}/assign", data={"csrf": token, "assignee": gil}
+    )
+    assert db_get(database_url, Referral, ids["q1"]).assigned_to == gil
+    theirs = (await app.get(f"/caseworker/?assignee={gil}")).text
+    assert ids["q1"] in theirs and ids["q2"] not in theirs and ids["q3"] not in theirs
+    unassigned = (await app.get("/caseworker/?assignee=none")).text
+    assert ids["q1"] not in unassigned and ids["q2"] in unassigned
+    await app.post(f"/caseworker/referrals/{ids['q1']}/assign", data={"csrf": token})
+    referral = db_get(database_url, Referral, ids["q1"])
+    assert (referral.status, referral.assigned_to) == ("open", None)
+    assert audit_actions(database_url, referral_id=ids["q1"])[-2:] == ["assign", "unassign"]
 
 
 async def test_api_needs_a_scoped_token_pages_and_audits(

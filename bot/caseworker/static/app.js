@@ -5,7 +5,7 @@
 const POLL_MS = 3000;
 
 async function fetchJson(url) {
-  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json", "X-Live-Poll": "1" } });
   if (response.redirected || !response.ok) {
     // Session expired or logged out: reload shows the login page.
     if (response.redirected || response.status === 401) window.location.reload();
