@@ -25,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import logging_setup, tracker_store
 from bot.channels import preview, sms, telegram, web
 from bot.channels.setup import open_channels
+from bot import logging_setup
+from bot.caseworker import routes as caseworker
+from bot.channels import web
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT, Settings
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(sms.router)
     app.include_router(telegram.router)
     app.include_router(preview.router)
+    caseworker.install(app)  # /caseworker (web app) and /api/v1 (integration API)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -8,6 +8,8 @@ intake evaluate   NLU accuracy per language on the held-out set; writes docs/nlu
 intake content    check the program content pack; writes docs/program-content.md (SMS cost, sources)
 intake telegram-webhook   register this app's Telegram webhook (secret token, allowed updates)
 intake telegram-poll      local development: read Telegram by polling (removes the webhook!)
+intake user       caseworker accounts: create, unlock
+intake token      integration API tokens: create, revoke
 """
 
 from __future__ import annotations
@@ -272,6 +274,85 @@ def cmd_telegram_poll(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.caseworker import accounts
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (12 characters or more): ")
+        if getpass.getpass("Again: ") != password:
+            raise ValueError("the two passwords differ")
+    user_id = asyncio.run(
+        accounts.create_user(
+            Settings.from_env(), args.username, password, args.role, args.name or "", args.language
+        )
+    )
+    _progress(f"[user] created {args.username} ({args.role}), id {user_id}")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from bot.caseworker import accounts
+
+    asyncio.run(accounts.unlock_user(Settings.from_env(), args.username))
+    _progress(f"[user] {args.username} unlocked")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from bot.caseworker import accounts
+
+    token_id, token = asyncio.run(
+        accounts.create_token(Settings.from_env(), args.name, args.scope or ["referrals:read"])
+    )
+    _progress(f"[token] id {token_id}; the token is shown once, store it now:")
+    print(token)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from bot.caseworker import accounts
+
+    asyncio.run(accounts.revoke_token(Settings.from_env(), args.token_id))
+    _progress(f"[token] {args.token_id} revoked")
+    return 0
+
+
+def _add_account_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    user = sub.add_parser("user", help="caseworker accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    create = user.add_parser("create", help="create an account (asks for the password)")
+    create.add_argument("username")
+    create.add_argument(
+        "--role", choices=["caseworker", "supervisor", "admin"], default="caseworker"
+    )
+    create.add_argument("--name", help="name shown to colleagues (default: the username)")
+    create.add_argument("--language", choices=["en", "fr"], default="en", help="UI language")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(func=cmd_user_create)
+    unlock = user.add_parser("unlock", help="lift a lock-out after failed logins")
+    unlock.add_argument("username")
+    unlock.set_defaults(func=cmd_user_unlock)
+    token = sub.add_parser("token", help="integration API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    tcreate = token.add_parser("create", help="create a token (printed once)")
+    tcreate.add_argument("name", help="who uses it, e.g. the case-management system")
+    tcreate.add_argument(
+        "--scope", action="append", help="scope (repeatable); default referrals:read"
+    )
+    tcreate.set_defaults(func=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id")
+    revoke.set_defaults(func=cmd_token_revoke)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -302,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "telegram-poll", help="local development: poll Telegram (removes the webhook)"
     ).set_defaults(func=cmd_telegram_poll)
+    _add_account_commands(sub)
     return parser
 
 

@@ -33,6 +33,15 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name, "true" if default else "false").lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
@@ -75,6 +84,12 @@ class Settings:
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+    # Caseworker queue (bot/caseworker/)
+    cookie_secure: bool = False
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,4 +132,9 @@ class Settings:
             outbox_max_attempts=_int("OUTBOX_MAX_ATTEMPTS", 8),
             outbox_retry_base_seconds=_float("OUTBOX_RETRY_BASE_SECONDS", 2.0),
             outbox_poll_seconds=_float("OUTBOX_POLL_SECONDS", 1.0),
+            cookie_secure=_bool("COOKIE_SECURE", False),
+            session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_int("SESSION_MAX_HOURS", 12),
+            max_failed_logins=_int("MAX_FAILED_LOGINS", 5),
+            lockout_minutes=_int("LOCKOUT_MINUTES", 15),
         )

@@ -183,3 +183,4 @@ class Referral(Base):
 
 from bot.store import intake  # noqa: E402,F401
 from bot.store import channels  # noqa: E402,F401
+from bot.store import caseworkers  # noqa: E402,F401

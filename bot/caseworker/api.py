@@ -1,0 +1,183 @@
+"""Integration API for case-management systems: read referrals with a bearer token.
+
+    GET /api/v1/referrals?status=&language=&channel=&screening_outcome=&updated_since=
+                         &limit=&offset=
+    GET /api/v1/referrals/{id}
+
+Tokens are created with ``intake token create NAME`` and need the ``referrals:read`` scope.
+Every call, allowed or not, writes an audit entry (a refused one only when the token is known).
+Contact details are masked, as in the web app before a caseworker reveals them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.caseworker import audit, security, service
+from bot.store.caseworkers import ApiToken
+from bot.store.models import Contact, Referral, ReferralStatus, utcnow
+
+PREFIX = "/api/v1"
+SCOPE = "referrals:read"
+
+router = APIRouter(prefix=PREFIX, tags=["integration API"])
+bearer = HTTPBearer(auto_error=False, description="A token from `intake token create`.")
+
+
+class ScreeningReason(BaseModel):
+    rule_id: str | None = None
+    en: str | None = None
+    fr: str | None = None
+
+
+class ReferralOut(BaseModel):
+    id: str
+    kind: str = Field(description="intake or contact_request")
+    status: str = Field(description="open, claimed or closed")
+    language: str | None
+    channel: str
+    contact_address_masked: str
+    intake: dict[str, Any]
+    screening_outcome: str | None
+    screening_reasons: list[dict[str, Any]]
+    flags: list[str]
+    priority: int
+    assigned_to: str | None = Field(description="caseworker account id")
+    outcome: str | None
+    outcome_note: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page, null on the last")
+
+
+class ApiError(BaseModel):
+    detail: str
+
+
+async def _db(request: Request) -> AsyncIterator[AsyncSession]:
+    async with async_sessionmaker(request.app.state.db, expire_on_commit=False)() as s:
+        yield s
+
+
+async def _token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    s: Annotated[AsyncSession, Depends(_db)],
+) -> tuple[ApiToken, AsyncSession]:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    token = await security.find_token(s, credentials.credentials)
+    if token is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    token.last_used_at = utcnow()
+    if SCOPE not in token.scopes:
+        audit.record(s, token, "api_denied", path=request.url.path, scope=SCOPE)
+        await s.commit()
+        raise HTTPException(403, f"this token lacks the {SCOPE} scope")
+    return token, s
+
+
+def _out(referral: Referral, address: str) -> ReferralOut:
+    return ReferralOut(
+        id=referral.id,
+        kind=referral.kind,
+        status=referral.status,
+        language=referral.language,
+        channel=referral.channel,
+        contact_address_masked=service.mask(address),
+        intake=referral.intake or {},
+        screening_outcome=referral.screening_outcome,
+        screening_reasons=referral.screening_reasons or [],
+        flags=referral.flags or [],
+        priority=referral.priority,
+        assigned_to=referral.assigned_to,
+        outcome=referral.outcome,
+        outcome_note=referral.outcome_note,
+        created_at=security.aware(referral.created_at),
+        updated_at=security.aware(referral.updated_at),
+        closed_at=security.aware(referral.closed_at) if referral.closed_at else None,
+    )
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ApiError, "description": "missing, unknown or revoked token"},
+    403: {"model": ApiError, "description": "the token lacks the referrals:read scope"},
+}
+
+
+@router.get("/referrals", response_model=ReferralPage, responses=_ERRORS)
+async def list_referrals(
+    auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)],
+    status: Annotated[ReferralStatus | None, Query()] = None,
+    language: Annotated[str | None, Query(pattern="^(en|fr)$")] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    screening_outcome: Annotated[str | None, Query(max_length=32)] = None,
+    updated_since: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ReferralPage:
+    """Referrals, oldest first (stable order for paging)."""
+    token, s = auth
+    query = select(Referral, Contact.address).join(Contact, Contact.id == Referral.contact_id)
+    if status:
+        query = query.where(Referral.status == status)
+    if language:
+        query = query.where(Referral.language == language)
+    if channel:
+        query = query.where(Referral.channel == channel)
+    if screening_outcome:
+        query = query.where(Referral.screening_outcome == screening_outcome)
+    if updated_since:
+        query = query.where(Referral.updated_at >= updated_since)
+    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = (
+        await s.execute(
+            query.order_by(Referral.created_at, Referral.id).limit(limit).offset(offset)
+        )
+    ).all()
+    items = [_out(r, address) for r, address in rows]
+    audit.record(s, token, "api_list", count=len(items), offset=offset, total=total)
+    await s.commit()
+    next_offset = offset + limit if offset + limit < total else None
+    return ReferralPage(
+        items=items, total=total, limit=limit, offset=offset, next_offset=next_offset
+    )
+
+
+@router.get(
+    "/referrals/{referral_id}",
+    response_model=ReferralOut,
+    responses={**_ERRORS, 404: {"model": ApiError, "description": "no such referral"}},
+)
+async def get_referral(
+    referral_id: str, auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)]
+) -> ReferralOut:
+    token, s = auth
+    row = (
+        await s.execute(
+            select(Referral, Contact.address)
+            .join(Contact, Contact.id == Referral.contact_id)
+            .where(Referral.id == referral_id)
+        )
+    ).first()
+    audit.record(s, token, "api_get", referral_id if row else None, found=row is not None)
+    await s.commit()
+    if row is None:
+        raise HTTPException(404, "no such referral")
+    return _out(row[0], row[1])

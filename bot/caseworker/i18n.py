@@ -1,0 +1,398 @@
+"""Words of the caseworker UI in English and French, and the texts sent to people.
+
+``UI`` is the web app (the caseworker picks the language); ``CANNED`` and ``STATUS`` are sent to
+the person in *their* language and are measured as SMS in ``tests/unit/test_caseworker_i18n.py``.
+Canned replies state no program facts (amounts, rules): a caseworker adds those themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("en", "fr")
+
+UI: dict[str, dict[str, str]] = {
+    "app_title": {"en": "Caseworker queue", "fr": "File des intervenants"},
+    "skip": {"en": "Skip to main content", "fr": "Aller au contenu principal"},
+    "username": {"en": "Username", "fr": "Nom d'utilisateur"},
+    "password": {"en": "Password", "fr": "Mot de passe"},
+    "log_in": {"en": "Log in", "fr": "Se connecter"},
+    "log_out": {"en": "Log out", "fr": "Se déconnecter"},
+    "login_failed": {
+        "en": "Wrong username or password.",
+        "fr": "Nom d'utilisateur ou mot de passe incorrect.",
+    },
+    "locked": {
+        "en": "Too many failed attempts: this account is locked for a while. "
+        "Try again later or ask an administrator.",
+        "fr": "Trop de tentatives échouées : ce compte est verrouillé pour un moment. "
+        "Réessayez plus tard ou demandez à un administrateur.",
+    },
+    "session_expired": {
+        "en": "Your session has expired. Please log in again.",
+        "fr": "Votre session a expiré. Veuillez vous reconnecter.",
+    },
+    "csrf_failed": {
+        "en": "This form has expired. Go back, reload the page and try again.",
+        "fr": "Ce formulaire a expiré. Revenez en arrière, rechargez la page et réessayez.",
+    },
+    "forbidden": {
+        "en": "Your role does not give access to this page.",
+        "fr": "Votre rôle ne donne pas accès à cette page.",
+    },
+    "not_found": {"en": "Not found.", "fr": "Introuvable."},
+    "language": {"en": "Language", "fr": "Langue"},
+    "queue": {"en": "Queue", "fr": "File"},
+    "audit_log": {"en": "Audit log", "fr": "Journal d'audit"},
+    "export": {"en": "Export", "fr": "Exporter"},
+    "numbers": {"en": "Numbers", "fr": "Chiffres"},
+    "accounts": {"en": "Accounts", "fr": "Comptes"},
+    "signed_in_as": {"en": "Signed in as", "fr": "Connecté en tant que"},
+    # queue
+    "filters": {"en": "Filters", "fr": "Filtres"},
+    "apply": {"en": "Apply", "fr": "Appliquer"},
+    "any": {"en": "Any", "fr": "Tous"},
+    "status": {"en": "Status", "fr": "Statut"},
+    "channel": {"en": "Channel", "fr": "Canal"},
+    "screening": {"en": "Screening", "fr": "Présélection"},
+    "assignee": {"en": "Assigned to", "fr": "Assigné à"},
+    "me": {"en": "Me", "fr": "Moi"},
+    "unassigned": {"en": "Unassigned", "fr": "Non assigné"},
+    "active": {"en": "Open or claimed", "fr": "Ouvert ou pris en charge"},
+    "waiting_since": {"en": "Waiting since", "fr": "En attente depuis"},
+    "priority": {"en": "Priority", "fr": "Priorité"},
+    "kind": {"en": "Type", "fr": "Type"},
+    "flags": {"en": "Flags", "fr": "Signalements"},
+    "open_referral": {"en": "Open", "fr": "Ouvrir"},
+    "no_referrals": {
+        "en": "No referrals match these filters.",
+        "fr": "Aucune demande ne correspond à ces filtres.",
+    },
+    "count_open": {"en": "Open", "fr": "Ouvertes"},
+    "count_claimed": {"en": "Claimed", "fr": "Prises en charge"},
+    "count_mine": {"en": "Mine", "fr": "Les miennes"},
+    "count_unassigned": {"en": "Unassigned", "fr": "Non assignées"},
+    "live_note": {
+        "en": "This list updates by itself.",
+        "fr": "Cette liste se met à jour d'elle-même.",
+    },
+    "new_messages": {"en": "new message(s)", "fr": "nouveau(x) message(s)"},
+    "referral": {"en": "Referral", "fr": "Demande"},
+    # referral page
+    "intake": {"en": "Intake", "fr": "Formulaire d'accueil"},
+    "no_intake": {
+        "en": "No intake answers yet (the person asked to talk to someone).",
+        "fr": "Aucune réponse au formulaire pour l'instant (la personne a demandé "
+        "à parler à quelqu'un).",
+    },
+    "screening_outcome": {"en": "Screening outcome", "fr": "Résultat de la présélection"},
+    "reasons": {"en": "Reasons", "fr": "Motifs"},
+    "no_screening": {"en": "Not screened.", "fr": "Aucune présélection."},
+    "no_flags": {"en": "No flags.", "fr": "Aucun signalement."},
+    "consent": {"en": "Consent", "fr": "Consentement"},
+    "no_consent": {
+        "en": "No consent record on this referral.",
+        "fr": "Aucun consentement enregistré pour cette demande.",
+    },
+    "contact_details": {"en": "Contact details", "fr": "Coordonnées"},
+    "reveal": {"en": "Reveal (recorded)", "fr": "Afficher (consigné)"},
+    "reveal_note": {
+        "en": "Masked. Revealing them is recorded in the audit log.",
+        "fr": "Masquées. Leur affichage est consigné dans le journal d'audit.",
+    },
+    "address_on_channel": {"en": "Address on the channel", "fr": "Adresse sur le canal"},
+    "conversation": {"en": "Conversation", "fr": "Conversation"},
+    "conversation_status": {"en": "Conversation", "fr": "Conversation"},
+    "author_person": {"en": "Person", "fr": "Personne"},
+    "author_assistant": {"en": "Assistant", "fr": "Assistant"},
+    "author_system": {"en": "System", "fr": "Système"},
+    "author_caseworker": {"en": "Caseworker", "fr": "Intervenant"},
+    "notes": {"en": "Notes between caseworkers", "fr": "Notes entre intervenants"},
+    "add_note": {"en": "Add note", "fr": "Ajouter une note"},
+    "note": {"en": "Note", "fr": "Note"},
+    "no_notes": {"en": "No notes.", "fr": "Aucune note."},
+    "actions": {"en": "Actions", "fr": "Actions"},
+    "claim": {"en": "Claim", "fr": "Prendre en charge"},
+    "assign": {"en": "Assign", "fr": "Assigner"},
+    "unassign": {"en": "Unassign", "fr": "Désassigner"},
+    "take_over": {"en": "Take over the conversation", "fr": "Prendre la conversation"},
+    "hand_back": {"en": "Hand back to the assistant", "fr": "Rendre à l'assistant"},
+    "reply": {"en": "Reply to the person", "fr": "Répondre à la personne"},
+    "reply_text": {"en": "Message", "fr": "Message"},
+    "send": {"en": "Send", "fr": "Envoyer"},
+    "canned": {"en": "Canned reply", "fr": "Réponse type"},
+    "none": {"en": "None", "fr": "Aucune"},
+    "reply_takes_over": {
+        "en": "Sending takes over the conversation: the assistant stays silent until you "
+        "hand it back.",
+        "fr": "L'envoi vous donne la conversation : l'assistant se tait jusqu'à ce que "
+        "vous la lui rendiez.",
+    },
+    "in_language": {
+        "en": "Sent in the person's language",
+        "fr": "Envoyé dans la langue de la personne",
+    },
+    "close": {"en": "Close", "fr": "Fermer"},
+    "outcome": {"en": "Outcome", "fr": "Résultat"},
+    "reopen": {"en": "Reopen", "fr": "Rouvrir"},
+    "notify_person": {
+        "en": "Send the person a short status message",
+        "fr": "Envoyer un court message de suivi à la personne",
+    },
+    "empty_reply": {
+        "en": "Write a message or pick a canned reply.",
+        "fr": "Écrivez un message ou choisissez une réponse type.",
+    },
+    "opted_out": {
+        "en": "This person has opted out of messages: nothing was sent.",
+        "fr": "Cette personne a refusé les messages : rien n'a été envoyé.",
+    },
+    "already_open": {
+        "en": "This person already has another open referral: work on that one.",
+        "fr": "Cette personne a déjà une autre demande ouverte : traitez celle-là.",
+    },
+    "bad_outcome": {"en": "Choose an outcome.", "fr": "Choisissez un résultat."},
+    "done": {"en": "Done.", "fr": "C'est fait."},
+    "sent": {"en": "Sent.", "fr": "Envoyé."},
+    "created": {"en": "Created", "fr": "Créée"},
+    "closed_at": {"en": "Closed", "fr": "Fermée"},
+    "yes": {"en": "Yes", "fr": "Oui"},
+    "no": {"en": "No", "fr": "Non"},
+    # supervisor
+    "action": {"en": "Action", "fr": "Action"},
+    "who": {"en": "Who", "fr": "Qui"},
+    "when": {"en": "When", "fr": "Quand"},
+    "details": {"en": "Details", "fr": "Détails"},
+    "from_date": {"en": "From (YYYY-MM-DD)", "fr": "Du (AAAA-MM-JJ)"},
+    "to_date": {"en": "To (YYYY-MM-DD)", "fr": "Au (AAAA-MM-JJ)"},
+    "next_page": {"en": "Older entries", "fr": "Entrées plus anciennes"},
+    "export_warning": {
+        "en": "This file holds personal data about people in a vulnerable situation. Download "
+        "it only to a protected device, share it only with authorized staff, and delete it "
+        "when you are done. The export is recorded in the audit log.",
+        "fr": "Ce fichier contient des données personnelles sur des personnes en situation de "
+        "vulnérabilité. Téléchargez-le seulement sur un appareil protégé, ne le partagez "
+        "qu'avec du personnel autorisé et supprimez-le une fois terminé. L'exportation est "
+        "consignée dans le journal d'audit.",
+    },
+    "download_csv": {"en": "Download CSV", "fr": "Télécharger le CSV"},
+    "per_week": {"en": "Referrals per week", "fr": "Demandes par semaine"},
+    "by_outcome": {"en": "By outcome", "fr": "Par résultat"},
+    "by_language": {"en": "By language", "fr": "Par langue"},
+    "median_first_reply": {
+        "en": "Median time to first caseworker reply",
+        "fr": "Délai médian avant la première réponse d'un intervenant",
+    },
+    "week": {"en": "Week", "fr": "Semaine"},
+    "count": {"en": "Count", "fr": "Nombre"},
+    "not_yet": {"en": "No data yet", "fr": "Pas encore de données"},
+    "still_open": {"en": "Not closed", "fr": "Non fermée"},
+    "unknown": {"en": "Unknown", "fr": "Inconnue"},
+    # accounts
+    "display_name": {"en": "Name", "fr": "Nom"},
+    "role": {"en": "Role", "fr": "Rôle"},
+    "create_account": {"en": "Create account", "fr": "Créer le compte"},
+    "unlock": {"en": "Unlock", "fr": "Déverrouiller"},
+    "locked_label": {"en": "Locked", "fr": "Verrouillé"},
+    "password_rules": {
+        "en": "At least 12 characters.",
+        "fr": "Au moins 12 caractères.",
+    },
+    "user_exists": {"en": "This username is taken.", "fr": "Ce nom d'utilisateur est déjà pris."},
+    "bad_password": {
+        "en": "The password must have at least 12 characters.",
+        "fr": "Le mot de passe doit compter au moins 12 caractères.",
+    },
+    "bad_username": {
+        "en": "Username: 2-64 letters, digits or . _ -",
+        "fr": "Nom d'utilisateur : 2 à 64 lettres, chiffres ou . _ -",
+    },
+}
+
+# Values shown with readable names. Unknown values fall back to a humanised form of the code.
+VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "status": {
+        "open": {"en": "Open", "fr": "Ouverte"},
+        "claimed": {"en": "Claimed", "fr": "Prise en charge"},
+        "closed": {"en": "Closed", "fr": "Fermée"},
+    },
+    "kind": {
+        "intake": {"en": "Intake", "fr": "Formulaire"},
+        "contact_request": {"en": "Asked for a person", "fr": "Demande à parler à quelqu'un"},
+    },
+    "conversation": {
+        "bot": {"en": "Assistant answering", "fr": "L'assistant répond"},
+        "handoff_requested": {"en": "Waiting for a caseworker", "fr": "Attend un intervenant"},
+        "human": {
+            "en": "Caseworker has it (assistant silent)",
+            "fr": "Intervenant (assistant muet)",
+        },
+        "closed": {"en": "Closed", "fr": "Fermée"},
+    },
+    "outcome": {
+        "enrolled": {"en": "Enrolled", "fr": "Inscrit"},
+        "referred_elsewhere": {"en": "Referred elsewhere", "fr": "Orienté ailleurs"},
+        "not_eligible": {"en": "Not eligible", "fr": "Non admissible"},
+        "no_response": {"en": "No response", "fr": "Aucune réponse"},
+        "withdrawn": {"en": "Withdrawn", "fr": "Retiré"},
+    },
+    "screening": {
+        "likely_eligible": {"en": "Likely eligible", "fr": "Probablement admissible"},
+        "eligible": {"en": "Eligible", "fr": "Admissible"},
+        "needs_review": {"en": "Needs review", "fr": "À examiner"},
+        "review": {"en": "Needs review", "fr": "À examiner"},
+        "likely_ineligible": {"en": "Likely not eligible", "fr": "Probablement non admissible"},
+        "ineligible": {"en": "Not eligible", "fr": "Non admissible"},
+        "not_eligible": {"en": "Not eligible", "fr": "Non admissible"},
+    },
+    "channel": {
+        "web": {"en": "Web chat", "fr": "Clavardage Web"},
+        "sms": {"en": "SMS", "fr": "SMS"},
+        "telegram": {"en": "Telegram", "fr": "Telegram"},
+    },
+    "language": {
+        "en": {"en": "English", "fr": "Anglais"},
+        "fr": {"en": "French", "fr": "Français"},
+    },
+    "delivery": {
+        "queued": {"en": "queued", "fr": "en file"},
+        "sent": {"en": "sent", "fr": "envoyé"},
+        "delivered": {"en": "delivered", "fr": "remis"},
+        "failed": {"en": "not delivered", "fr": "non remis"},
+    },
+    "role": {
+        "caseworker": {"en": "Caseworker", "fr": "Intervenant"},
+        "supervisor": {"en": "Supervisor", "fr": "Superviseur"},
+        "admin": {"en": "Administrator", "fr": "Administrateur"},
+    },
+}
+
+OUTCOMES = tuple(VALUES["outcome"])
+
+# Labels of intake fields the intake form is expected to fill; others are humanised.
+FIELDS: dict[str, dict[str, str]] = {
+    "name": {"en": "Name", "fr": "Nom"},
+    "full_name": {"en": "Full name", "fr": "Nom complet"},
+    "first_name": {"en": "First name", "fr": "Prénom"},
+    "last_name": {"en": "Last name", "fr": "Nom de famille"},
+    "preferred_name": {"en": "Preferred name", "fr": "Nom préféré"},
+    "date_of_birth": {"en": "Date of birth", "fr": "Date de naissance"},
+    "age": {"en": "Age", "fr": "Âge"},
+    "country_of_origin": {"en": "Country of origin", "fr": "Pays d'origine"},
+    "nationality": {"en": "Nationality", "fr": "Nationalité"},
+    "country_of_return": {"en": "Country of return", "fr": "Pays de retour"},
+    "destination_country": {"en": "Destination country", "fr": "Pays de destination"},
+    "immigration_status": {"en": "Immigration status", "fr": "Statut d'immigration"},
+    "status_in_canada": {"en": "Status in Canada", "fr": "Statut au Canada"},
+    "removal_order": {"en": "Removal order", "fr": "Mesure de renvoi"},
+    "in_gta": {"en": "Lives in the GTA", "fr": "Habite dans la RGT"},
+    "location": {"en": "Location", "fr": "Lieu"},
+    "city": {"en": "City", "fr": "Ville"},
+    "household_size": {"en": "Household size", "fr": "Taille du ménage"},
+    "dependants": {"en": "Dependants", "fr": "Personnes à charge"},
+    "children": {"en": "Children", "fr": "Enfants"},
+    "travel_documents": {"en": "Travel documents", "fr": "Documents de voyage"},
+    "has_passport": {"en": "Has a passport", "fr": "A un passeport"},
+    "health_needs": {"en": "Health needs", "fr": "Besoins de santé"},
+    "preferred_language": {"en": "Preferred language", "fr": "Langue préférée"},
+    "preferred_contact": {"en": "Preferred contact", "fr": "Moyen de contact préféré"},
+    "best_time": {"en": "Best time to reach", "fr": "Meilleur moment pour joindre"},
+    "phone": {"en": "Phone", "fr": "Téléphone"},
+    "phone_number": {"en": "Phone", "fr": "Téléphone"},
+    "email": {"en": "Email", "fr": "Courriel"},
+    "address": {"en": "Address", "fr": "Adresse"},
+    "notes": {"en": "Notes", "fr": "Remarques"},
+}
+
+# Intake fields that are contact details: shown masked in "Contact details", not in the intake.
+CONTACT_FIELDS = frozenset(
+    {"phone", "phone_number", "telephone", "mobile", "email", "address", "street_address"}
+)
+
+# Sent to the person, in their language. No program facts.
+CANNED: dict[str, dict[str, str]] = {
+    "hello": {
+        "en": "Hello, I am a caseworker with the program. I have read your messages and I "
+        "am here to help.",
+        "fr": "Bonjour, je suis intervenant du programme. J'ai lu vos messages et je suis "
+        "là pour vous aider.",
+    },
+    "best_time": {
+        "en": "When is a good time to call you? Is it safe to call this number?",
+        "fr": "Quand puis-je vous appeler? Est-ce sûr d'appeler ce numéro?",
+    },
+    "received": {
+        "en": "Thank you, we received your information. A caseworker will contact you soon.",
+        "fr": "Merci, nous avons reçu vos renseignements. Un intervenant vous contactera bientôt.",
+    },
+    "check_later": {
+        "en": "I need to check this with my team. I will write back to you.",
+        "fr": "Je dois vérifier auprès de mon équipe. Je vous réécrirai.",
+    },
+}
+CANNED_LABELS: dict[str, dict[str, str]] = {
+    "hello": {"en": "Introduce myself", "fr": "Me présenter"},
+    "best_time": {"en": "Ask when to call", "fr": "Demander quand appeler"},
+    "received": {"en": "Information received", "fr": "Renseignements reçus"},
+    "check_later": {"en": "I will check and write back", "fr": "Je vérifie et je réécris"},
+}
+
+# Optional status messages on claim and close.
+STATUS: dict[str, dict[str, str]] = {
+    "claimed": {
+        "en": "A caseworker is now looking at your request and will write to you here.",
+        "fr": "Un intervenant examine maintenant votre demande et vous écrira ici.",
+    },
+    "closed": {
+        "en": "Your request is now closed. You can write here any time if you need help.",
+        "fr": "Votre demande est maintenant fermée. Écrivez-nous ici au besoin.",
+    },
+}
+
+
+def ui(key: str, language: str) -> str:
+    return UI[key].get(language) or UI[key]["en"]
+
+
+def humanise(code: str) -> str:
+    return code.replace("_", " ").strip().capitalize() if code else ""
+
+
+def value(group: str, code: str | None, language: str) -> str:
+    if not code:
+        return ""
+    entry = VALUES.get(group, {}).get(code)
+    return entry[language] if entry else humanise(code)
+
+
+def field_label(key: str, language: str) -> str:
+    entry = FIELDS.get(key)
+    return entry[language] if entry else humanise(key)
+
+
+def display(raw: Any, language: str) -> str:
+    """An intake value as text (templates escape it)."""
+    if raw is None or raw == "":
+        return "—"
+    if isinstance(raw, bool):
+        return ui("yes" if raw else "no", language)
+    if isinstance(raw, list):
+        return ", ".join(display(item, language) for item in raw)
+    if isinstance(raw, dict):
+        return "; ".join(
+            f"{field_label(k, language)}: {display(v, language)}" for k, v in raw.items()
+        )
+    return str(raw)
+
+
+def reason_text(reason: Any, language: str) -> str:
+    """A screening reason ({rule_id, en, fr} or a plain string) in the UI language."""
+    if isinstance(reason, dict):
+        other = "fr" if language == "en" else "en"
+        text = reason.get(language) or reason.get(other) or reason.get("text")
+        return str(text or reason.get("rule_id") or "")
+    return str(reason)
+
+
+def person_language(language: str | None) -> str:
+    return language if language in LANGUAGES else "en"

@@ -1,0 +1,46 @@
+"""``intake user create`` / ``intake token create`` / ``revoke`` against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from bot.caseworker import security
+from bot.cli import main
+from bot.store.caseworkers import ApiToken, AuditEntry, User
+from tests.caseworker_support import db_rows
+
+
+def test_cli_creates_accounts_and_tokens(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["user", "create", "zoe", "--role", "supervisor", "--password-stdin"]) == 0
+    [user] = db_rows(database_url, select(User))
+    assert (user.username, user.role) == ("zoe", "supervisor")
+    assert user.password_hash.startswith("$argon2id$")
+    assert "a long enough password" not in user.password_hash
+
+    # A short password or a taken name is a clear one-line error.
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "create", "max", "--password-stdin"]) == 1
+    assert "at least 12 characters" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["user", "create", "zoe", "--password-stdin"]) == 1
+    assert "taken" in capsys.readouterr().err
+
+    assert main(["token", "create", "primero"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert token.startswith("ik_")
+    [row] = db_rows(database_url, select(ApiToken))
+    assert row.token_hash == security.digest(token)  # only the digest is stored
+    assert row.scopes == ["referrals:read"] and row.revoked_at is None
+
+    assert main(["token", "revoke", row.id]) == 0
+    [row] = db_rows(database_url, select(ApiToken))
+    assert row.revoked_at is not None
+    actions = [e.action for e in db_rows(database_url, select(AuditEntry))]
+    assert actions == ["create_user", "create_token", "revoke_token"]

@@ -1,0 +1,455 @@
+"""The caseworker app and the integration API over HTTP, on SQLite and on PostgreSQL: CSRF,
+lock-out, session expiry, audit entries, replies through the web chat, roles, API tokens."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from bot.caseworker import security
+from bot.store.caseworkers import ApiToken, AuditEntry, User, UserSession
+from bot.store.db import create_engine as create_async_engine
+from bot.store.db import session_factory
+from bot.store.models import Conversation, Message, Referral, utcnow
+from tests.caseworker_support import (
+    add_user,
+    csrf_of,
+    db_execute,
+    db_get,
+    db_rows,
+    login,
+    make_referral,
+)
+from tests.helpers import FakeRasa, echo_answer, make_settings, running_app
+
+
+@pytest.fixture
+def fake_rasa() -> Iterator[FakeRasa]:
+    rasa = FakeRasa(echo_answer)
+    rasa.start()
+    yield rasa
+    rasa.stop()
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(tmp_path, database_url, fake_rasa.url, max_failed_logins=3)
+    async with running_app(settings) as client:
+        yield client
+
+
+async def person_says(client: httpx.AsyncClient, user: str, text: str) -> list[dict]:
+    response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+    assert response.status_code == 200, response.text
+    return response.json()["replies"]
+
+
+def audit_actions(database_url: str, **where: str) -> list[str]:
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    for name, value in where.items():
+        query = query.where(getattr(AuditEntry, name) == value)
+    return [e.action for e in db_rows(database_url, query)]
+
+
+async def test_forms_without_csrf_token_are_rejected(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await add_user(database_url, "ana")
+    await person_says(app, "p1", "hello")
+    referral_id = make_referral(database_url, "p1")
+
+    # Login form without its token
+    response = await app.post(
+        "/caseworker/login", data={"username": "ana", "password": "correct horse battery"}
+    )
+    assert response.status_code == 403
+    assert "cw_session" not in app.cookies
+
+    assert (await login(app, "ana")).status_code == 303
+    for body in ({}, {"csrf": "forged"}):
+        response = await app.post(f"/caseworker/referrals/{referral_id}/claim", data=body)
+        assert response.status_code == 403
+        assert "This form has expired" in response.text
+    assert db_get(database_url, Referral, referral_id).status == "open"
+
+    token = await csrf_of(app)
+    response = await app.post(f"/caseworker/referrals/{referral_id}/claim", data={"csrf": token})
+    assert response.status_code == 303
+    referral = db_get(database_url, Referral, referral_id)
+    assert referral.status == "claimed"
+    assert referral.assigned_to is not None
+
+
+async def test_lock_out_after_repeated_failed_logins(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    user_id = await add_user(database_url, "ben")
+    for _ in range(2):
+        response = await login(app, "ben", "wrong password!!")
+        assert response.status_code == 401
+        assert "Wrong username or password" in response.text
+    response = await login(app, "ben", "wrong password!!")  # the third (max_failed_logins=3)
+    assert "locked" in response.text
+    # Even the right password is refused while locked.
+    response = await login(app, "ben")
+    assert response.status_code == 401
+    assert "locked" in response.text
+    assert "cw_session" not in app.cookies
+    assert audit_actions(database_url, user_id=user_id) == [
+        "login_failed",
+        "login_failed",
+        "login_locked",
+        "login_locked",
+    ]
+    # An unknown username gets the same answer as a wrong password.
+    response = await login(app, "nobody", "whatever password")
+    assert response.status_code == 401
+    assert "Wrong username or password" in response.text
+
+    # When the lock-out time is over, the right password works again.
+    db_execute(
+        database_url,
+        update(User).where(User.id == user_id).values(locked_until=utcnow() - timedelta(seconds=1)),
+    )
+    assert (await login(app, "ben")).status_code == 303
+    assert (await app.get("/caseworker/")).status_code == 200
+
+
+async def test_idle_and_old_sessions_expire(app: httpx.AsyncClient, database_url: str) -> None:
+    user_id = await add_user(database_url, "cleo")
+    assert (await login(app, "cleo")).status_code == 303
+    assert (await app.get("/caseworker/")).status_code == 200
+    # Background polls of an open page do not count as activity.
+    before = db_rows(database_url, select(UserSession))[0].last_seen_at
+    assert (
+        await app.get("/caseworker/queue/live", headers={"X-Live-Poll": "1"})
+    ).status_code == 200
+    assert db_rows(database_url, select(UserSession))[0].last_seen_at == before
+    # 31 minutes without a request (idle limit 30)
+    db_execute(
+        database_url,
+        update(UserSession)
+        .where(UserSession.user_id == user_id)
+        .values(last_seen_at=utcnow() - timedelta(minutes=31)),
+    )
+    response = await app.get("/caseworker/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/caseworker/login?expired=1"
+    assert db_rows(database_url, select(UserSession)) == []
+    page = await app.get("/caseworker/login?expired=1")
+    assert "Your session has expired" in page.text
+
+    # Active all the time, but older than the absolute limit (12 h)
+    assert (await login(app, "cleo")).status_code == 303
+    db_execute(
+        database_url,
+        update(UserSession)
+        .where(UserSession.user_id == user_id)
+        .values(created_at=utcnow() - timedelta(hours=13)),
+    )
+    assert (await app.get("/caseworker/")).status_code == 303
+
+    # Logging out ends the session on the server, not only in the browser.
+    assert (await login(app, "cleo")).status_code == 303
+    cookie = app.cookies["cw_session"]
+    await app.post("/caseworker/logout", data={"csrf": await csrf_of(app)})
+    app.cookies.set("cw_session", cookie)
+    assert (await app.get("/caseworker/")).status_code == 303
+
+
+async def test_every_access_and_change_is_audited(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    user_id = await add_user(database_url, "dora")
+    await add_user(database_url, "sam", role="supervisor")
+    await person_says(app, "web-user-8421", "I want to talk to someone")
+    referral_id = make_referral(
+        database_url,
+        "web-user-8421",
+        intake={"first_name": "Amina", "phone": "+14165550123", "country_of_origin": "Kenya"},
+    )
+    assert (await login(app, "dora")).status_code == 303
+
+    page = await app.get(f"/caseworker/referrals/{referral_id}")
+    assert page.status_code == 200
+    assert "Amina" in page.text and "Kenya" in page.text
+    # Contact details are masked until revealed
+    assert "+14165550123" not in page.text and "web-user-8421" not in page.text
+    assert "••••••••0123" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+    token = await csrf_of(app, f"/caseworker/referrals/{referral_id}")
+    revealed = await app.post(f"/caseworker/referrals/{referral_id}/reveal", data={"csrf": token})
+    assert "+14165550123" in revealed.text and "web-user-8421" in revealed.text
+
+    await app.post(f"/caseworker/referrals/{referral_id}/claim", data={"csrf": token})
+    await app.post(
+        f"/caseworker/referrals/{referral_id}/notes", data={"csrf": token, "text": "call Tue"}
+    )
+    await app.post(
+        f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "text": "Hello Amina"}
+    )
+    await app.post(
+        f"/caseworker/referrals/{referral_id}/close",
+        data={"csrf": token, "outcome": "enrolled", "note": "ok"},
+    )
+    await app.post(f"/caseworker/referrals/{referral_id}/reopen", data={"csrf": token})
+    actions = audit_actions(database_url, user_id=user_id, referral_id=referral_id)
+    assert actions == [
+        "view",  # the page
+        "view",  # csrf_of() loads it again
+        "reveal_contact",
+        "claim",
+        "add_note",
+        "take_over",  # replying takes the conversation over
+        "reply",
+        "close",
+        "reopen",
+    ]
+    # The audit log holds no personal data: no message text, no address.
+    details = str([e.detail for e in db_rows(database_url, select(AuditEntry))])
+    assert "Amina" not in details and "0123" not in details and "web-user" not in details
+
+    # A caseworker cannot open supervisor or admin pages.
+    for path in (
+        "/caseworker/supervisor/audit",
+        "/caseworker/supervisor/export",
+        "/caseworker/supervisor/numbers",
+        "/caseworker/admin/users",
+    ):
+        response = await app.get(path)
+        assert response.status_code == 403, path
+        assert "Your role does not give access" in response.text
+    response = await app.post("/caseworker/supervisor/export", data={"csrf": token})
+    assert response.status_code == 403
+
+    # The supervisor exports (after a warning) and the export is audited.
+    await app.post("/caseworker/logout", data={"csrf": token})
+    assert (await login(app, "sam")).status_code == 303
+    warning = await app.get("/caseworker/supervisor/export")
+    assert "holds personal data" in warning.text or "personal data" in warning.text
+    export = await app.post("/caseworker/supervisor/export", data={"csrf": await csrf_of(app)})
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [r["id"] for r in rows] == [referral_id]
+    assert rows[0]["contact_address"] == "web-user-8421"
+    # "+1416..." would be a formula in a spreadsheet: it is exported as text
+    assert "'+14165550123" in rows[0]["intake"] or "+14165550123" in rows[0]["intake"]
+    entries = db_rows(database_url, select(AuditEntry).where(AuditEntry.action == "export_csv"))
+    assert len(entries) == 1 and entries[0].detail == {"rows": 1}
+    audit_page = await app.get("/caseworker/supervisor/audit?action=reveal_contact")
+    assert audit_page.status_code == 200
+    assert audit_page.text.count("<code>reveal_contact</code>") == 1
+    assert "<code>claim</code>" not in audit_page.text
+    numbers = await app.get("/caseworker/supervisor/numbers")
+    assert numbers.status_code == 200
+    assert 'id="median-first-reply"' in numbers.text
+    assert "n = 1" in numbers.text  # one referral with a caseworker reply
+    assert "Enrolled" not in numbers.text  # it was reopened: no outcome any more
+
+
+async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
+    app: httpx.AsyncClient, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    await add_user(database_url, "eli")
+    await person_says(app, "p2", "bonjour, je veux parler à quelqu'un")
+    referral_id = make_referral(database_url, "p2", language="fr")
+    referral = db_get(database_url, Referral, referral_id)
+    assert (await login(app, "eli")).status_code == 303
+    token = await csrf_of(app)
+    last = (await app.get("/channels/web/messages", params={"user": "p2"})).json()["replies"]
+    after = last[-1]["id"]
+
+    # A canned reply, in the person's language (French), with the claim status message
+    await app.post(
+        f"/caseworker/referrals/{referral_id}/claim", data={"csrf": token, "notify": "1"}
+    )
+    await app.post(
+        f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "canned": "hello"}
+    )
+    polled = await app.get("/channels/web/messages", params={"user": "p2", "after": after})
+    texts = [r["text"] for r in polled.json()["replies"]]
+    assert texts[0].startswith("Un intervenant examine maintenant votre demande")
+    assert texts[1].startswith("Bonjour, je suis intervenant du programme")
+    conversation = db_get(database_url, Conversation, referral.conversation_id)
+    assert conversation.status == "human"
+    stored = db_rows(
+        database_url,
+        select(Message).where(Message.author == "caseworker"),
+    )
+    assert [(m.direction, m.status, m.channel) for m in stored] == [("out", "queued", "web")]
+
+    # While a caseworker has it, the assistant does not answer.
+    calls = len(fake_rasa.received)
+    assert await person_says(app, "p2", "merci!") == []
+    assert len(fake_rasa.received) == calls
+
+    # The queue shows the unanswered person message.
+    live = (await app.get("/caseworker/queue/live")).json()
+    assert "1 new message(s)" in live["rows"]
+
+    # Handed back, the assistant answers again, but not what was written to the caseworker.
+    await app.post(f"/caseworker/referrals/{referral_id}/hand-back", data={"csrf": token})
+    assert db_get(database_url, Conversation, referral.conversation_id).status == "bot"
+    [merci] = db_rows(database_url, select(Message).where(Message.text == "merci!"))
+    assert merci.status == "handled"
+    replies = await person_says(app, "p2", "une autre question")
+    assert [r["text"] for r in replies] == ["fr: une autre question"]
+
+    # An empty reply is refused with a clear message and sends nothing.
+    response = await app.post(
+        f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "text": "  "}
+    )
+    assert response.headers["location"].endswith("?error=empty_reply")
+
+    # Close with an outcome; a bad outcome is refused.
+    response = await app.post(
+        f"/caseworker/referrals/{referral_id}/close", data={"csrf": token, "outcome": "maybe"}
+    )
+    assert response.headers["location"].endswith("?error=bad_outcome")
+    await app.post(
+        f"/caseworker/referrals/{referral_id}/close",
+        data={"csrf": token, "outcome": "no_response", "note": "3 tries", "notify": "1"},
+    )
+    referral = db_get(database_url, Referral, referral_id)
+    assert (referral.status, referral.outcome, referral.outcome_note) == (
+        "closed",
+        "no_response",
+        "3 tries",
+    )
+    assert referral.closed_at is not None
+    polled = await app.get("/channels/web/messages", params={"user": "p2", "after": after})
+    assert polled.json()["replies"][-1]["text"].startswith("Votre demande est maintenant fermée")
+
+
+async def test_admin_creates_accounts_and_lifts_lock_outs(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await add_user(database_url, "root", role="admin")
+    await add_user(database_url, "sup", role="supervisor")
+    assert (await login(app, "sup")).status_code == 303
+    assert (await app.get("/caseworker/admin/users")).status_code == 403
+    await app.post("/caseworker/logout", data={"csrf": await csrf_of(app)})
+
+    assert (await login(app, "root")).status_code == 303
+    token = await csrf_of(app, "/caseworker/admin/users")
+    form = {"csrf": token, "username": "gus", "display_name": "Gus", "role": "caseworker"}
+    response = await app.post("/caseworker/admin/users", data={**form, "password": "short"})
+    assert response.headers["location"].endswith("?error=bad_password")
+    response = await app.post(
+        "/caseworker/admin/users", data={**form, "password": "twelve chars ok"}
+    )
+    assert response.status_code == 303
+    [gus] = db_rows(database_url, select(User).where(User.username == "gus"))
+    assert gus.role == "caseworker"
+    db_execute(
+        database_url,
+        update(User).where(User.id == gus.id).values(locked_until=utcnow() + timedelta(minutes=10)),
+    )
+    await app.post(f"/caseworker/admin/users/{gus.id}/unlock", data={"csrf": token})
+    assert db_get(database_url, User, gus.id).locked_until is None
+    assert {"create_user", "unlock_user"} <= set(audit_actions(database_url))
+
+
+async def test_queue_is_ordered_by_priority_then_waiting_time_and_filters(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await add_user(database_url, "fay")
+    ids = {}
+    for user, language, priority in (("q1", "en", 0), ("q2", "fr", 0), ("q3", "en", 5)):
+        await person_says(app, user, "hello" if language == "en" else "bonjour")
+        ids[user] = make_referral(database_url, user, language=language, priority=priority)
+    assert (await login(app, "fay")).status_code == 303
+    page = (await app.get("/caseworker/")).text
+    order = sorted(ids.values(), key=page.index)
+    assert order == [ids["q3"], ids["q1"], ids["q2"]]  # urgent first, then the longest waiting
+    french = (await app.get("/caseworker/?language=fr")).text
+    assert ids["q2"] in french and ids["q1"] not in french
+    live = (await app.get("/caseworker/queue/live?language=en")).json()
+    assert live["total"] == 2
+    assert '<span class="n">3</span> Open' in live["counts"]
+
+    # Assign to a colleague, filter by assignee, then unassign.
+    gil = await add_user(database_url, "gil")
+    token = await csrf_of(app)
+    await app.post(
+        f"/caseworker/referrals/{ids['q1']}/assign", data={"csrf": token, "assignee": gil}
+    )
+    assert db_get(database_url, Referral, ids["q1"]).assigned_to == gil
+    theirs = (await app.get(f"/caseworker/?assignee={gil}")).text
+    assert ids["q1"] in theirs and ids["q2"] not in theirs and ids["q3"] not in theirs
+    unassigned = (await app.get("/caseworker/?assignee=none")).text
+    assert ids["q1"] not in unassigned and ids["q2"] in unassigned
+    await app.post(f"/caseworker/referrals/{ids['q1']}/assign", data={"csrf": token})
+    referral = db_get(database_url, Referral, ids["q1"])
+    assert (referral.status, referral.assigned_to) == ("open", None)
+    assert audit_actions(database_url, referral_id=ids["q1"])[-2:] == ["assign", "unassign"]
+
+
+async def test_api_needs_a_scoped_token_pages_and_audits(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    for i in range(5):
+        await person_says(app, f"api{i}", "hello")
+        make_referral(database_url, f"api{i}", screening_outcome="likely_eligible")
+    engine = create_async_engine(database_url)
+    async with session_factory(engine)() as s:
+        good, good_token = await security.create_token(s, "primero", ["referrals:read"])
+        _, no_scope_token = await security.create_token(s, "other", [])
+        await s.commit()
+    await engine.dispose()
+
+    assert (await app.get("/api/v1/referrals")).status_code == 401
+    bad = await app.get("/api/v1/referrals", headers={"Authorization": "Bearer ik_nope"})
+    assert bad.status_code == 401
+    denied = await app.get(
+        "/api/v1/referrals", headers={"Authorization": f"Bearer {no_scope_token}"}
+    )
+    assert denied.status_code == 403
+    assert "api_denied" in audit_actions(database_url)
+
+    auth = {"Authorization": f"Bearer {good_token}"}
+    first = (await app.get("/api/v1/referrals?limit=2", headers=auth)).json()
+    assert (first["total"], first["limit"], first["offset"], first["next_offset"]) == (5, 2, 0, 2)
+    seen = [r["id"] for r in first["items"]]
+    offset = first["next_offset"]
+    while offset is not None:
+        page = (await app.get(f"/api/v1/referrals?limit=2&offset={offset}", headers=auth)).json()
+        seen += [r["id"] for r in page["items"]]
+        offset = page["next_offset"]
+    assert len(seen) == len(set(seen)) == 5
+    item = first["items"][0]
+    assert item["contact_address_masked"] == "••••"  # "api0": too short to show any of it
+    one = await app.get(f"/api/v1/referrals/{seen[0]}", headers=auth)
+    assert one.status_code == 200 and one.json()["screening_outcome"] == "likely_eligible"
+    assert (await app.get("/api/v1/referrals/nope", headers=auth)).status_code == 404
+    filtered = (await app.get("/api/v1/referrals?status=closed", headers=auth)).json()
+    assert filtered["total"] == 0
+    assert (await app.get("/api/v1/referrals?limit=500", headers=auth)).status_code == 422
+
+    api_calls = db_rows(database_url, select(AuditEntry).where(AuditEntry.token_id == good.id))
+    # 3 pages, the filtered list, and the two reads (the refused limit=500 never ran)
+    assert [e.action for e in api_calls].count("api_list") == 4
+    assert [e.action for e in api_calls].count("api_get") == 2
+
+    # A revoked token stops working at once.
+    db_execute(
+        database_url, update(ApiToken).where(ApiToken.id == good.id).values(revoked_at=utcnow())
+    )
+    assert (await app.get("/api/v1/referrals", headers=auth)).status_code == 401
+
+    schema = (await app.get("/openapi.json")).json()
+    assert "/api/v1/referrals" in schema["paths"]
+    assert "/api/v1/referrals/{referral_id}" in schema["paths"]
+    assert not any(path.startswith("/caseworker") for path in schema["paths"])

@@ -1,0 +1,75 @@
+"""The caseworker UI words exist in both languages; texts sent to people fit the SMS budget;
+values are displayed, masked and exported safely."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import sms
+from bot.caseworker import i18n, service
+
+
+def test_every_ui_text_and_value_exists_in_english_and_french() -> None:
+    tables = [i18n.UI, i18n.FIELDS, i18n.CANNED, i18n.CANNED_LABELS, i18n.STATUS]
+    tables += list(i18n.VALUES.values())
+    for table in tables:
+        for key, texts in table.items():
+            assert set(texts) == {"en", "fr"}, key
+            assert texts["en"].strip() and texts["fr"].strip(), key
+
+
+@pytest.mark.parametrize("table", [i18n.CANNED, i18n.STATUS], ids=["canned", "status"])
+def test_texts_sent_to_people_fit_in_two_sms_segments(table: dict) -> None:
+    for key, texts in table.items():
+        for language, text in texts.items():
+            cost = sms.cost(text)
+            assert cost.segments <= 2, (key, language, cost)
+
+
+def test_status_messages_fit_in_one_sms_when_they_can() -> None:
+    # English status messages are plain GSM-7 and take one segment.
+    for texts in i18n.STATUS.values():
+        assert sms.cost(texts["en"]) == sms.SmsCost("GSM-7", len(texts["en"]), 1)
+
+
+def test_masking_keeps_only_the_last_four_characters_of_long_values() -> None:
+    assert service.mask("+14165550123") == "••••••••0123"
+    assert service.mask("1234567") == "•••••••"  # short: nothing shown
+    assert service.mask(12345678) == "••••5678"
+
+
+def test_intake_values_and_reasons_are_readable_in_both_languages() -> None:
+    assert i18n.display(True, "fr") == "Oui"
+    assert i18n.display(["a", "b"], "en") == "a, b"
+    assert i18n.display({"given": False}, "en") == "Given: No"
+    assert i18n.display(None, "en") == "—"
+    assert i18n.field_label("country_of_origin", "fr") == "Pays d'origine"
+    assert i18n.field_label("favourite_colour", "en") == "Favourite colour"
+    reason = {"rule_id": "r1", "en": "Lives in the GTA", "fr": "Habite dans la RGT"}
+    assert i18n.reason_text(reason, "fr") == "Habite dans la RGT"
+    assert i18n.reason_text({"rule_id": "r1", "en": "Only English"}, "fr") == "Only English"
+    assert i18n.reason_text({"rule_id": "r1"}, "en") == "r1"
+    assert i18n.reason_text("plain", "en") == "plain"
+    assert i18n.value("outcome", "referred_elsewhere", "fr") == "Orienté ailleurs"
+    assert i18n.value("screening", "some_new_outcome", "en") == "Some new outcome"
+
+
+def test_intake_is_split_into_answers_consent_and_contact_details() -> None:
+    answers, consent, contact = service.split_intake(
+        {
+            "first_name": "A",
+            "phone": "+1416",
+            "email": "a@example.org",
+            "consent": {"given": True},
+            "consent_at": "2026-11-27",
+        }
+    )
+    assert answers == {"first_name": "A"}
+    assert consent == {"given": True, "consent_at": "2026-11-27"}
+    assert contact == {"phone": "+1416", "email": "a@example.org"}
+
+
+@pytest.mark.parametrize("raw", ["=HYPERLINK(1)", "+1416", "-2", "@SUM(A1)"])
+def test_export_cells_that_spreadsheets_would_run_are_made_text(raw: str) -> None:
+    assert service._cell(raw) == "'" + raw
+    assert service._cell("Amina") == "Amina"
