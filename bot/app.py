@@ -23,11 +23,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logging_setup, tracker_store
+from bot.caseworker import routes as caseworker
 from bot.channels import preview, sms, telegram, web
 from bot.channels.setup import open_channels
-from bot import logging_setup
-from bot.caseworker import routes as caseworker
-from bot.channels import web
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT, Settings

@@ -54,3 +54,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     yield base
+
+
+# Property-based tests: no per-example deadline (these machines are shared and noisy; timing
+# is measured in benchmarks, never asserted in tests).
+try:
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("intake", deadline=None)
+    hypothesis_settings.load_profile("intake")
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass
