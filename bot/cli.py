@@ -83,6 +83,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
                 [
                     "",
                     f"  Web chat:      {base}/chat",
+                    f"  Caseworkers:   {base}/caseworker/ (accounts: intake user create)",
                     f"  Health:        {base}/healthz",
                     f"  API docs:      {base}/docs",
                     f"  Rasa:          {settings.rasa_url} (loopback only)",

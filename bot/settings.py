@@ -90,6 +90,7 @@ class Settings:
     session_max_hours: int = 12
     max_failed_logins: int = 5
     lockout_minutes: int = 15
+    display_timezone: str = "America/Toronto"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -137,4 +138,5 @@ class Settings:
             session_max_hours=_int("SESSION_MAX_HOURS", 12),
             max_failed_logins=_int("MAX_FAILED_LOGINS", 5),
             lockout_minutes=_int("LOCKOUT_MINUTES", 15),
+            display_timezone=_env("DISPLAY_TIMEZONE", "America/Toronto"),
         )

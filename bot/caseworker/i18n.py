@@ -63,7 +63,6 @@ UI: dict[str, dict[str, str]] = {
     "priority": {"en": "Priority", "fr": "Priorité"},
     "kind": {"en": "Type", "fr": "Type"},
     "flags": {"en": "Flags", "fr": "Signalements"},
-    "open_referral": {"en": "Open", "fr": "Ouvrir"},
     "no_referrals": {
         "en": "No referrals match these filters.",
         "fr": "Aucune demande ne correspond à ces filtres.",
@@ -128,9 +127,11 @@ UI: dict[str, dict[str, str]] = {
         "fr": "L'envoi vous donne la conversation : l'assistant se tait jusqu'à ce que "
         "vous la lui rendiez.",
     },
-    "in_language": {
-        "en": "Sent in the person's language",
-        "fr": "Envoyé dans la langue de la personne",
+    "sms_hint": {
+        "en": "SMS: one message holds 160 plain characters, or only 70 as soon as there is an "
+        "accent such as é or ç. Keep it short.",
+        "fr": "SMS : un message contient 160 caractères simples, ou seulement 70 dès qu'il y a "
+        "un accent comme é ou ç. Soyez bref.",
     },
     "close": {"en": "Close", "fr": "Fermer"},
     "outcome": {"en": "Outcome", "fr": "Résultat"},
@@ -154,7 +155,6 @@ UI: dict[str, dict[str, str]] = {
     "bad_outcome": {"en": "Choose an outcome.", "fr": "Choisissez un résultat."},
     "done": {"en": "Done.", "fr": "C'est fait."},
     "sent": {"en": "Sent.", "fr": "Envoyé."},
-    "created": {"en": "Created", "fr": "Créée"},
     "closed_at": {"en": "Closed", "fr": "Fermée"},
     "yes": {"en": "Yes", "fr": "Oui"},
     "no": {"en": "No", "fr": "Non"},

@@ -7,13 +7,15 @@ return server-rendered, escaped HTML fragments (``static/queue.js``).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -26,6 +28,8 @@ from bot.caseworker.replies import OptedOut, send_reply
 from bot.settings import Settings
 from bot.store.caseworkers import Role, User, UserSession
 from bot.store.models import Author, utcnow
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/caseworker"
 COOKIE = "cw_session"
@@ -43,10 +47,20 @@ templates = Environment(
 )
 
 
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("DISPLAY_TIMEZONE %r is unknown; showing times in UTC", name)
+        return UTC
+
+
 def _local_time(moment: datetime | None) -> str:
+    """A stored (UTC) time in the program's time zone, e.g. '2026-11-27 01:48 EST'."""
     if moment is None:
         return ""
-    return security.aware(moment).strftime("%Y-%m-%d %H:%M UTC")
+    zone = templates.globals.get("display_zone", UTC)
+    return security.aware(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _waited(moment: datetime | None, language: str) -> str:
@@ -626,6 +640,8 @@ def install(app: FastAPI) -> None:
     """Adds the caseworker app and the integration API to the ASGI app."""
     from bot.caseworker import api
 
+    settings: Settings = app.state.settings
+    templates.globals["display_zone"] = _zone(settings.display_timezone)
     app.include_router(router)
     app.include_router(api.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="caseworker-static")

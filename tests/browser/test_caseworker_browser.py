@@ -206,7 +206,7 @@ async def test_caseworker_goes_from_login_to_reply_and_close(
 
 
 async def test_french_ui_and_canned_reply_in_the_persons_language(
-    page: Page, server: LiveServer, database_url: str
+    page: Page, server: LiveServer, database_url: str, tmp_path: Path
 ) -> None:
     person = f"web-{uuid.uuid4().hex[:10]}"
     await person_writes(server, person, "bonjour, je voudrais parler à quelqu'un")
@@ -223,6 +223,7 @@ async def test_french_ui_and_canned_reply_in_the_persons_language(
     )
     await page.get_by_role("button", name="Envoyer").click()
     await expect(page.locator(".msg-caseworker")).to_contain_text("Quand puis-je vous appeler?")
+    await page.screenshot(path=shot(page, "referral-fr.png", tmp_path), full_page=True)
     assert "Quand puis-je vous appeler? Est-ce sûr d'appeler ce numéro?" in await person_polls(
         server, person
     )

@@ -271,6 +271,14 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     last = (await app.get("/channels/web/messages", params={"user": "p2"})).json()["replies"]
     after = last[-1]["id"]
 
+    # Push channels (SMS, Telegram) deliver through their hook: record the calls.
+    hooked: list[tuple[str, str]] = []
+
+    async def hook(channel: str, conversation_id: str) -> None:
+        hooked.append((channel, conversation_id))
+
+    app.app.state.conversations.delivery_hooks["web"] = hook  # type: ignore[attr-defined]
+
     # A canned reply, in the person's language (French), with the claim status message
     await app.post(
         f"/caseworker/referrals/{referral_id}/claim", data={"csrf": token, "notify": "1"}
@@ -284,6 +292,7 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     assert texts[1].startswith("Bonjour, je suis intervenant du programme")
     conversation = db_get(database_url, Conversation, referral.conversation_id)
     assert conversation.status == "human"
+    assert hooked == [("web", referral.conversation_id)] * 2  # status message, then the reply
     stored = db_rows(
         database_url,
         select(Message).where(Message.author == "caseworker"),

@@ -73,3 +73,21 @@ def test_intake_is_split_into_answers_consent_and_contact_details() -> None:
 def test_export_cells_that_spreadsheets_would_run_are_made_text(raw: str) -> None:
     assert service._cell(raw) == "'" + raw
     assert service._cell("Amina") == "Amina"
+
+
+def test_times_are_shown_in_the_program_time_zone() -> None:
+    from datetime import UTC, datetime
+
+    from bot.caseworker import routes
+
+    zone = routes._zone("America/Toronto")
+    assert routes._zone("Nowhere/Atlantis") is UTC  # an unknown zone falls back to UTC
+    saved = routes.templates.globals.get("display_zone")
+    routes.templates.globals["display_zone"] = zone
+    try:
+        winter = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+        assert routes._local_time(winter) == "2026-11-27 07:00 EST"
+        naive_summer = datetime(2026, 7, 1, 12, 0)  # SQLite gives naive UTC back
+        assert routes._local_time(naive_summer) == "2026-07-01 08:00 EDT"
+    finally:
+        routes.templates.globals["display_zone"] = saved
