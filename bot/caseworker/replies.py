@@ -12,6 +12,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import DeliveryHook
+from bot.store.channels import ContactOptOut
 from bot.store.models import (
     Author,
     Contact,
@@ -28,12 +29,9 @@ class OptedOut(Exception):
     """The person said STOP: nothing may be sent to them."""
 
 
-def opted_out(contact: Contact | None) -> bool:
-    # The opt-out flag arrives with the SMS/Telegram work (STOP/ARRET); until then no contact
-    # has one. Read defensively so this module works before and after that lands.
-    if contact is None:
-        return False
-    return bool(getattr(contact, "opted_out_at", None) or getattr(contact, "opted_out", False))
+async def opted_out(s: AsyncSession, contact: Contact | None) -> bool:
+    # The same record the keyword layer writes on STOP / ARRET and the outbox honours.
+    return contact is not None and await s.get(ContactOptOut, contact.id) is not None
 
 
 async def send_reply(
@@ -47,7 +45,7 @@ async def send_reply(
     """Stores the message (committing ``s``, with whatever else the caller added) and asks the
     channel to deliver it. Raises ``OptedOut`` (and stores nothing) if the person opted out."""
     contact = await s.get(Contact, conversation.contact_id)
-    if opted_out(contact):
+    if await opted_out(s, contact):
         raise OptedOut(conversation.id)
     message = Message(
         conversation_id=conversation.id,

@@ -462,3 +462,20 @@ async def test_api_needs_a_scoped_token_pages_and_audits(
     assert "/api/v1/referrals" in schema["paths"]
     assert "/api/v1/referrals/{referral_id}" in schema["paths"]
     assert not any(path.startswith("/caseworker") for path in schema["paths"])
+
+
+async def test_no_reply_reaches_a_person_who_said_stop(
+    app: httpx.AsyncClient, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    """The caseworker's reply obeys the same opt-out record as the assistant (STOP / ARRET)."""
+    await add_user(database_url, "fay")
+    await person_says(app, "p9", "hello, i need to talk to someone")
+    referral_id = make_referral(database_url, "p9")
+    assert (await login(app, "fay")).status_code == 303
+    token = await csrf_of(app)
+    await person_says(app, "p9", "STOP")
+    response = await app.post(
+        f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "text": "Are you there?"}
+    )
+    assert response.headers["location"].endswith("?error=opted_out")
+    assert db_rows(database_url, select(Message).where(Message.author == "caseworker")) == []
