@@ -186,6 +186,8 @@ def cmd_content(args: argparse.Namespace) -> int:
     for problem in found:
         print(f"intake content: {problem}", file=sys.stderr)
     return 1 if found else 0
+
+
 POLLING_WARNING = """
 WARNING: polling removes the webhook registered for this bot token. Telegram delivers updates
 to a webhook OR to a poller, never both: if this is your production bot, it stops receiving

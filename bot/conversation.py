@@ -299,8 +299,11 @@ class ConversationService:
         """
         async with self._sessions() as s:
             conversation = await s.get(Conversation, conversation_id)
-            if conversation is None or conversation.status == ConversationStatus.HUMAN:
-                return 0  # a caseworker owns it: messages wait for them, unanswered by the bot
+            if conversation is None:
+                return 0
+            # A caseworker owns it: their person's messages wait for them, unanswered by the
+            # bot; only the app's own keywords (STOP, START, HELP, delete) are still answered.
+            with_caseworker = conversation.status == ConversationStatus.HUMAN
             backlog = list(
                 await s.scalars(
                     select(Message)
@@ -327,6 +330,8 @@ class ConversationService:
                 numbered=channel in NUMBERED_OPTION_CHANNELS,
                 media=bool((message.payload or {}).get("media")),
             )
+            if with_caseworker and step.command is None:
+                continue
             opted_out = await self.is_opted_out(contact_id)
             if step.command == Command.OPT_IN and not opted_out:
                 step = EngineInput(step.language, "/greet")  # Telegram's /start: just hello

@@ -84,6 +84,7 @@ class Settings:
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
     # Caseworker queue (bot/caseworker/)
     cookie_secure: bool = False
     session_idle_minutes: int = 30

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.i18n import t
 from bot.store.models import Conversation, ConversationStatus, InboundStatus, Message
 from tests.helpers import FakeRasa, echo_answer, make_settings, running_app, wait_for
 
@@ -138,6 +139,13 @@ async def test_conversation_taken_by_caseworker_is_not_answered_by_the_bot(
     assert len(fake_rasa.received) == 1
     # It stays for the caseworker, and the retry worker leaves it alone.
     await asyncio.sleep(0.5)
+    assert await count(client, Message.status == InboundStatus.RECEIVED) == 1
+    # The app's own keywords still work while a caseworker has the conversation.
+    help_reply = await send(client, "AIDE", user="u4")
+    assert help_reply["replies"][0]["text"] == t("help", "fr")
+    stop = await send(client, "STOP", user="u4")
+    assert stop["replies"][0]["text"] == t("opted_out", "fr")  # AIDE made it French
+    assert len(fake_rasa.received) == 1
     assert await count(client, Message.status == InboundStatus.RECEIVED) == 1
 
 
