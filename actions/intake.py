@@ -134,7 +134,8 @@ def channel_of(tracker: Tracker) -> str:
 
 
 def context(tracker: Tracker) -> Context:
-    citizenship = (tracker.get_slot("intake_citizenship") or {}).get("citizenship")
+    saved = tracker.get_slot("intake_citizenship")  # raw text while it is being validated
+    citizenship = saved.get("citizenship") if isinstance(saved, dict) else None
     return Context(language_of(tracker), channel_of(tracker), citizenship, date.today())
 
 
@@ -300,7 +301,10 @@ def _ask_action(slot: str) -> type[Action]:
     return AskAction
 
 
-ASK_ACTIONS = [_ask_action(f.slot) for f in FIELDS]
+# Module attributes, so that the action server's worker processes can import them by name.
+for _field in FIELDS:
+    _cls = _ask_action(_field.slot)
+    globals()[_cls.__name__] = _cls
 
 
 # -- validating ---------------------------------------------------------------------------
