@@ -139,3 +139,54 @@ def test_session_start_without_progress_is_rasa_default(tmp_path: Path) -> None:
     assert events[0]["event"] == "session_started"
     assert {"event": "slot", "name": "language", "value": "fr"}.items() <= events[1].items()
     assert events[-1]["name"] == "action_listen" and dispatcher.messages == []
+
+
+def _asked(slot: str, language: str, channel: str, slots: dict[str, Any]) -> list[dict]:
+    dispatcher = CollectingDispatcher()
+    message = {"text": "x", "metadata": {"channel": channel}}
+    t = Tracker("c", {"language": language, **slots}, message, [], False, None, {}, "x")
+    intake.ask(slot, t, dispatcher)
+    return dispatcher.messages
+
+
+FILLED = {
+    "intake_first_name": {"first_name": "Ana"},
+    "intake_location": {"area": "gta", "city": "Brampton"},
+    "intake_citizenship": {"citizenship": "HU"},
+    "intake_health": {"health_needs": "yes", "health_details": "wheelchair"},
+    "intake_criminality": {"criminality": "yes"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("channel", ["sms", "web", "telegram"])
+def test_every_question_fits_in_three_sms(language: str, channel: str) -> None:
+    from bot.sms import cost
+
+    for field in intake.FIELDS:
+        for again in (None, field.slot):
+            messages = _asked(field.slot, language, channel, {**FILLED, "intake_reask": again})
+            assert messages
+            for message in messages:
+                if channel == "sms":
+                    assert cost(message["text"]).segments <= 3, (field.slot, message["text"])
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_sms_summary_echoes_no_answer(language: str) -> None:
+    sms = " ".join(m["text"] for m in _asked("intake_confirm", language, "sms", FILLED))
+    for private in ("Ana", "Brampton", "wheelchair", "Hungary", "Hongrie"):
+        assert private not in sms
+    web = " ".join(m["text"] for m in _asked("intake_confirm", language, "web", FILLED))
+    assert "Ana" in web and "wheelchair" in web
+
+
+def test_phone_is_asked_only_on_telegram() -> None:
+    domain_slots = [f.slot for f in intake.FIELDS]
+    form = intake.ValidateIntakeForm()
+    for channel, expected in (("telegram", True), ("sms", False), ("web", False)):
+        t = Tracker("c", {}, {"metadata": {"channel": channel}}, [], False, None, {}, "x")
+        slots = asyncio.run(form.required_slots(domain_slots, CollectingDispatcher(), t, {}))
+        assert ("intake_phone" in slots) is expected
+    paused = Tracker("c", {"intake_stage": "paused"}, {}, [], False, None, {}, "x")
+    assert asyncio.run(form.required_slots(domain_slots, CollectingDispatcher(), paused, {})) == []
