@@ -279,11 +279,11 @@ def ask(slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
         dispatcher.utter_message(text=_summary(tracker, language, channel))
         dispatcher.utter_message(text=text("confirm_ask", language), buttons=buttons)
         return
-    question = text(f"ask_{slot.removeprefix('intake_')}", language)
-    if again:  # the answer was not understood: the question again, with an example
-        example = text(f"ex_{slot.removeprefix('intake_')}", language)
-        question = f"{text('not_understood', language)} {example}\n{question}"
-    dispatcher.utter_message(text=question, buttons=buttons)
+    name = slot.removeprefix("intake_")
+    if again:  # the answer was not understood: an example, then the question again
+        example = text(f"ex_{name}", language)
+        dispatcher.utter_message(text=f"{text('not_understood', language)} {example}")
+    dispatcher.utter_message(text=text(f"ask_{name}", language), buttons=buttons)
 
 
 def _ask_action(slot: str) -> type[Action]:

@@ -1,8 +1,9 @@
 """Screening: the operator's rules file (``content/screening.yml``) applied to an intake.
 
 The rules only sort the caseworker queue; CBSA decided eligibility (§2.1, §2.4). The person is
-never told they are refused. Loading checks the file and says exactly what is wrong, so a typo
-in the operator's edit is caught at start-up and in tests rather than at a person's submission.
+never told they are refused. Loading checks the file and says exactly what is wrong
+(``RulesError``); the shipped file is loaded by the unit tests, and a broken edit makes a
+submission fail with a logged reason while the person's answers stay saved.
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ async def test_complete_intake_with_messy_answers(chat: Chat, db: Session, langu
             assert line in summary
     done = texts(await chat.say("send" if language == "en" else "envoyer"))
     assert (
-        "your situation looks like" if language == "en" else "Votre situation ressemble"
+        "Your situation looks like" if language == "en" else "Votre situation ressemble"
     ) in done
     assert (
         "will reply here as soon as possible" if language == "en" else "dès que possible"
