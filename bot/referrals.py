@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.intake import progress
 from bot.store.models import (
     Conversation,
     ConversationStatus,
-    Direction,
-    InboundStatus,
-    Message,
     Referral,
     ReferralKind,
     ReferralStatus,
@@ -117,40 +114,3 @@ def submit_intake(
     progress.mark_submitted(session, conversation_id, referral.id)
     session.commit()
     return referral
-
-
-def take_over(session: Session, conversation_id: str, caseworker_id: str) -> bool:
-    """A caseworker owns the conversation: the assistant stays silent until ``hand_back``."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.status == ConversationStatus.CLOSED:
-        return False
-    conversation.status = ConversationStatus.HUMAN
-    referral = open_referral(session, conversation.contact_id)
-    if referral is not None:
-        referral.status = ReferralStatus.CLAIMED
-        referral.assigned_to = caseworker_id
-    session.commit()
-    return True
-
-
-def hand_back(session: Session, conversation_id: str) -> bool:
-    """The caseworker returns the conversation to the assistant, which answers again.
-
-    Messages the person sent while the caseworker owned the conversation were for the
-    caseworker: they are marked handled so the assistant does not answer them late.
-    """
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.status != ConversationStatus.HUMAN:
-        return False
-    session.execute(
-        update(Message)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.direction == Direction.IN,
-            Message.status.in_([InboundStatus.RECEIVED, InboundStatus.PENDING]),
-        )
-        .values(status=InboundStatus.HANDLED)
-    )
-    conversation.status = ConversationStatus.BOT
-    session.commit()
-    return True

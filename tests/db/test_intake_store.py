@@ -14,13 +14,8 @@ from bot.store import migrate
 from bot.store.db import install_sqlite_pragmas, sync_url
 from bot.store.intake import IntakeStatus
 from bot.store.models import (
-    Author,
     Contact,
     Conversation,
-    ConversationStatus,
-    Direction,
-    InboundStatus,
-    Message,
     Referral,
 )
 
@@ -122,26 +117,3 @@ def test_contact_request_carries_the_answers_so_far(session: Session) -> None:
     # A later "talk to a person" never overwrites the submitted intake.
     again = referrals.request_contact(session, c.id, "fr")
     assert again is not None and again.kind == "intake" and again.intake == {"area": "gta"}
-
-
-def test_take_over_and_hand_back(session: Session) -> None:
-    c = conversation(session)
-    referrals.request_contact(session, c.id, "fr")
-    assert referrals.take_over(session, c.id, "caseworker-1")
-    session.add(
-        Message(conversation_id=c.id, direction=Direction.IN, author=Author.PERSON,
-                channel="web", channel_message_id="m1", text="allo?",
-                status=InboundStatus.RECEIVED)
-    )  # fmt: skip
-    session.commit()
-    referral = referrals.open_referral(session, c.contact_id)
-    assert referral is not None and (referral.status, referral.assigned_to) == (
-        "claimed", "caseworker-1",
-    )  # fmt: skip
-    assert referrals.hand_back(session, c.id)
-    session.expire_all()
-    assert session.get(Conversation, c.id).status == ConversationStatus.BOT  # type: ignore[union-attr]
-    message = session.scalar(select(Message).where(Message.channel_message_id == "m1"))
-    assert message is not None and message.status == InboundStatus.HANDLED
-    assert not referrals.hand_back(session, c.id)  # already the assistant's
-    assert not referrals.take_over(session, "no-such-conversation", "caseworker-1")

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from bot import referrals
+from bot.caseworker import security
+from bot.caseworker import service as caseworker_service
 from bot.store.db import sync_url
 from bot.store.intake import IntakeProgress
 from bot.store.models import (
@@ -386,19 +387,28 @@ async def test_talk_to_a_person_in_the_middle_of_intake(
 
 
 async def test_assistant_silent_while_a_caseworker_owns_the_conversation(
-    chat: Chat, db: Session
+    chat: Chat, db: Session, stack: Stack
 ) -> None:
+    """Take-over and hand-back through the caseworker queue's own service (what its buttons do)."""
     await chat.say("hello")
     await chat.say("i want to talk to a person")
     conversation = conversation_of(db, chat)
-    assert referrals.take_over(db, conversation.id, "caseworker-1")
+    referral = referral_of(db, chat)
+    assert referral is not None
+    sessions = stack.client.app.state.conversations._sessions  # type: ignore[attr-defined]
+    async with sessions() as s:
+        user = await security.create_user(s, "cw-intake", "a long enough password", "caseworker")
+        await caseworker_service.take_over(s, user, await s.get(Referral, referral.id))
+        await s.commit()
     assert await chat.say("hello? is anyone there") == []  # for the caseworker, not the bot
     waiting = db.scalar(
         select(Message).where(Message.conversation_id == conversation.id).order_by(
             Message.id.desc()).limit(1)
     )  # fmt: skip
     assert waiting is not None and waiting.status == InboundStatus.RECEIVED
-    assert referrals.hand_back(db, conversation.id)
+    async with sessions() as s:
+        await caseworker_service.hand_back(s, user, await s.get(Referral, referral.id))
+        await s.commit()
     db.refresh(waiting)
     assert waiting.status == InboundStatus.HANDLED  # never answered late by the assistant
     answer = texts(await chat.say("what is this program about"))
