@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from actions.i18n import TEXTS, Language
-from actions.knowledge import topic_titles
+from actions.knowledge import URGENT_TOPIC, answer, is_urgent, topic_titles
 from bot import referrals
 from bot.settings import Settings
 from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
@@ -72,6 +72,10 @@ class ActionClarify(Action):
     ) -> list[dict[str, Any]]:
         lang = language_of(tracker)
         latest = tracker.latest_message or {}
+        if is_urgent(latest.get("text") or ""):  # never answer danger with "did you mean...?"
+            log.warning("safety net: unclear urgent message answered as urgent_help")
+            answer(dispatcher, URGENT_TOPIC, lang)
+            return []
         ranking = latest.get("intent_ranking") or []
         titles = topic_titles(lang)
         # Gibberish is recognised as its own intent ("nonsense"): guessing topics from it would

@@ -8,6 +8,7 @@ live on the next message without retraining or restarting.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -15,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import TEXTS, Language
 from bot import knowledge
+from bot.language import normalise
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,44 @@ def current_pack() -> knowledge.Pack:
     return _cache["pack"]
 
 
+# A deterministic safety net under the classifier: a message about suicide, violence against the
+# person or a medical emergency always gets the urgent-help answer (911 and a person), whatever
+# topic the model guessed. Matched on the lowercased text without accents. Kept narrow on
+# purpose: fear of what happens after a return ("they will kill me there") is fear_of_return.
+URGENT = re.compile(
+    r"\b(suicid\w*|kill myself|end my life|end it all|want to die|dont want to live|"
+    r"don't want to live|hurting me|hits me|hitting me|beats me|beating me|ambulance|"
+    r"bleeding|overdose|cant breathe|can't breathe|medical emergency|"
+    r"(?:vais|veux|envie de|pense a) me tuer|me suicider|mettre fin a mes jours|en finir|"
+    r"veux mourir|plus vivre|me frappe|"
+    r"me bat|me fait du mal|je saigne|surdose|pas respirer|pas a respirer|urgence medicale)\b"
+)
+URGENT_TOPIC = "urgent_help"
+
+
+def is_urgent(text: str) -> bool:
+    return bool(URGENT.search(normalise(text)))
+
+
+def answer(dispatcher: CollectingDispatcher, topic_id: str, lang: Language) -> bool:
+    """Send a topic's replies; False when the pack has no such topic."""
+    pack = current_pack()
+    topic = pack.topics.get(topic_id)
+    if topic is None:
+        return False
+    texts = pack.replies(topic.id, lang)
+    for i, text in enumerate(texts):
+        last = i == len(texts) - 1
+        buttons = (
+            [{"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"}]
+            if last and topic.offer_caseworker
+            else []
+        )
+        dispatcher.utter_message(text=text, buttons=buttons)
+    log.info("answered topic=%s language=%s", topic.id, lang)
+    return True
+
+
 def topic_titles(language: Language) -> dict[str, str]:
     return {tid: topic.title[language] for tid, topic in current_pack().topics.items()}
 
@@ -49,25 +89,16 @@ class ActionAnswerTopic(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang: Language = "fr" if tracker.get_slot("language") == "fr" else "en"
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
-        pack = current_pack()
-        topic = pack.topics.get(intent)
-        if topic is None:
+        latest = tracker.latest_message or {}
+        intent = (latest.get("intent") or {}).get("name") or ""
+        if intent != URGENT_TOPIC and is_urgent(latest.get("text") or ""):
+            log.warning("safety net: urgent message answered as urgent_help (model: %s)", intent)
+            intent = URGENT_TOPIC
+        if not answer(dispatcher, intent, lang):
             # An intent without a topic in the pack: say so rather than guess an answer.
             log.error("no content for topic=%s", intent)
             dispatcher.utter_message(
                 text=TEXTS["no_content"][lang],
                 buttons=[{"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"}],
             )
-            return []
-        texts = pack.replies(topic.id, lang)
-        for i, text in enumerate(texts):
-            last = i == len(texts) - 1
-            buttons = (
-                [{"title": TEXTS["talk_to_person"][lang], "payload": "/human_handoff"}]
-                if last and topic.offer_caseworker
-                else []
-            )
-            dispatcher.utter_message(text=text, buttons=buttons)
-        log.info("answered topic=%s language=%s", topic.id, lang)
         return []

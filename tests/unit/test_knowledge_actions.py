@@ -17,9 +17,11 @@ from actions.actions import ActionClarify
 from bot import knowledge
 
 
-def _tracker(intent: str, language: str, ranking: list[tuple[str, float]] = ()) -> Tracker:
+def _tracker(
+    intent: str, language: str, ranking: list[tuple[str, float]] = (), text: str = "..."
+) -> Tracker:
     latest = {
-        "text": "...",
+        "text": text,
         "intent": {"name": intent, "confidence": 0.9},
         "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
     }
@@ -89,3 +91,30 @@ def test_clarify_on_gibberish_guesses_nothing() -> None:
     messages = _run(ActionClarify(), _tracker("nonsense", "en", ranking))
     assert messages[0]["text"].startswith("Sorry, I didn't understand.")
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/human_handoff"]
+
+
+@pytest.mark.parametrize(
+    ("text", "guessed", "language"),
+    [
+        ("je veux mettre fin à mes jours", "departure_order", "fr"),
+        ("i want to end my life", "nlu_fallback", "en"),
+        ("my husband hits me every night", "family", "en"),
+        ("Il me FRAPPE", "nonsense", "fr"),
+    ],
+)
+def test_safety_net_answers_urgent_messages_whatever_the_model_guessed(
+    text: str, guessed: str, language: str
+) -> None:
+    pack = knowledge.load_pack()
+    action = ActionClarify() if guessed in ("nlu_fallback", "nonsense") else None
+    tracker = _tracker(guessed, language, [(guessed, 0.6)], text=text)
+    messages = _run(action or kaction.ActionAnswerTopic(), tracker)
+    assert messages[0]["text"] == pack.topics["urgent_help"].answer[language]
+    assert "911" in messages[0]["text"]
+
+
+def test_safety_net_leaves_fear_of_return_to_its_own_answer() -> None:
+    pack = knowledge.load_pack()
+    tracker = _tracker("fear_of_return", "en", text="they will kill me if i go back home")
+    messages = _run(kaction.ActionAnswerTopic(), tracker)
+    assert messages[0]["text"] == pack.topics["fear_of_return"].answer["en"]
