@@ -8,8 +8,8 @@ app's store after every message, and submits the referral at the end.
 Interruptions are handled in the validation, so the form resumes by itself whatever the topic:
 - "talk to a person" -> a contact-request referral with the answers so far, then the question
   again;
-- a question the assistant has an answer for (any intent with an ``utter_<intent>`` response,
-  including the program questions other modules add) -> that answer, then the question again;
+- a question the assistant has an answer for (a program topic of the content pack, or any
+  intent with an ``utter_<intent>`` response) -> that answer, then the question again;
 - "later" / "plus tard" -> the form stops; the answers stay saved ("continue" resumes).
 """
 
@@ -28,6 +28,7 @@ from rasa_sdk.events import ActionExecuted, FollowupAction, SessionStarted, Slot
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions import knowledge
 from actions.actions import _store, language_of
 from actions.i18n import Language
 from actions.intake_texts import CONSENT_VERSION, LABELS, VALUES, text
@@ -47,6 +48,8 @@ NOT_INTERRUPTIONS = frozenset(
     {"affirm", "deny", "greet", "goodbye", "thanks", "nlu_fallback", "start_intake",
      "intake_continue", "intake_restart", "human_handoff"}
 )  # fmt: skip
+# A program topic is answered from the content pack (actions/knowledge.py), not a response.
+TOPIC_PREFIX = "topic:"
 # Intents whose answer is not named utter_<intent>.
 RESPONSE_OF = {"choose_language": "utter_language_set"}
 PAUSE = frozenset(
@@ -335,6 +338,8 @@ def interruption_response(
         return None
     if understood and "?" not in message:
         return None  # "Toronto" answers the location question even if it sounds like a topic
+    if intent in knowledge.current_pack().topics:
+        return TOPIC_PREFIX + intent
     response = RESPONSE_OF.get(intent, f"utter_{intent}")
     return response if response in (domain.get("responses") or {}) else None
 
@@ -386,7 +391,10 @@ class ValidateIntakeForm(FormValidationAction):
         values = field.parse(message, ctx)
         response = interruption_response(message, intent, confidence, values is not None, domain)
         if response is not None:
-            dispatcher.utter_message(response=response)
+            if response.startswith(TOPIC_PREFIX):  # a program question: the content pack answers
+                knowledge.answer(dispatcher, response.removeprefix(TOPIC_PREFIX), ctx.language)
+            else:
+                dispatcher.utter_message(response=response)
             return {slot: None}  # the form asks its question again
         if values is None:
             if tracker.get_slot("intake_reask") != slot or not field.keep_unparsed:

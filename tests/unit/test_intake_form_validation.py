@@ -93,7 +93,14 @@ def test_a_question_mid_form_is_answered_and_the_question_stays(conversation_id:
     result, messages = validate(conversation_id, "intake_citizenship", "is it still open?",
                                 intent="program_status", confidence=0.95)  # fmt: skip
     assert result == {"intake_citizenship": None}
-    assert messages[0]["response"] == "utter_program_status"
+    # Program topics are answered from the content pack, in the person's language.
+    assert messages[0]["text"].startswith("The pilot ran from June 29, 2012 to March 31, 2015")
+    result, messages = validate(
+        conversation_id, "intake_citizenship", "c'est encore ouvert?",
+        intent="program_status", confidence=0.95, language="fr",
+    )  # fmt: skip
+    assert result == {"intake_citizenship": None}
+    assert "n'a pas été renouvelé" in messages[0]["text"]
 
 
 def test_later_pauses_the_form(conversation_id: str) -> None:
