@@ -86,22 +86,20 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings) as runtime, contextlib.AsyncExitStack() as stack:
+        async with (
+            open_runtime(settings) as runtime,
+            # SMS and Telegram: the outbox worker and PTB's Application (started, then stopped).
+            open_channels(
+                settings, session_factory(runtime.db), runtime.conversations, run_worker=run_worker
+            ) as channels,
+        ):
             app.state.db = runtime.db
             app.state.engine = runtime.engine
             app.state.conversations = runtime.conversations
+            app.state.channels = channels
             runtime.conversations.tracker_eraser = functools.partial(
                 tracker_store.erase_conversations, settings.rasa_tracker_db_url
             )
-            channels = await stack.enter_async_context(
-                open_channels(
-                    settings,
-                    session_factory(runtime.db),
-                    runtime.conversations,
-                    run_worker=run_worker,
-                )
-            )
-            app.state.channels = channels
             worker = (
                 asyncio.create_task(
                     _retry_worker(runtime.conversations, settings.retry_interval_seconds)

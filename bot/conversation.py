@@ -449,6 +449,15 @@ class ConversationService:
                 await s.rollback()
         log.info("contact opted out source=%s contact=%s", source, contact_id)
 
+    async def opt_out_address(self, channel: str, address: str, source: OptOutSource) -> None:
+        """``opt_out`` for a channel address (nothing to do for someone we never talked to)."""
+        async with self._sessions() as s:
+            contact_id = await s.scalar(
+                select(Contact.id).where(Contact.channel == channel, Contact.address == address)
+            )
+        if contact_id is not None:
+            await self.opt_out(contact_id, source)
+
     async def erase_contact(self, contact_id: str) -> None:
         """Delete a contact and everything about them: conversations, messages, referrals,
         deliveries, opt-out (database cascades), and their events in Rasa's tracker store."""

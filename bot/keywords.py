@@ -56,9 +56,17 @@ _WORDS: dict[str, tuple[Keyword, Language | None]] = {
 
 
 def match(text: str) -> Match | None:
-    """The keyword this whole message is, if any."""
-    found = _WORDS.get(normalise(text.strip().lstrip("/")))
-    return Match(*found) if found else None
+    """The keyword this whole message is, if any.
+
+    A Telegram command ("/help", "/delete") is the same in every language: it keeps the
+    conversation's language instead of implying English.
+    """
+    stripped = text.strip()
+    found = _WORDS.get(normalise(stripped.lstrip("/")))
+    if found is None:
+        return None
+    keyword, language = found
+    return Match(keyword, None if stripped.startswith("/") else language)
 
 
 # Replies to a numbered list of options on SMS: "1", "1.", "un", "deux"...

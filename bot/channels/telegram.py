@@ -10,8 +10,9 @@ app's lifespan, sends go through its ``AIORateLimiter`` (retries on 429) from th
 
 Handled on purpose: text and commands (/start /help /language /stop /delete are words of the
 keyword layer), button presses (callback queries: answered, their data is the payload), media
-(a polite "text only" reply), and ignored with a log line: edited messages, group and channel
-posts, service messages and every other update type.
+(a polite "text only" reply), the person blocking the bot (``my_chat_member`` "kicked": opted
+out), and ignored with a log line: edited messages, group and channel posts, service messages and
+every other update type.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class Parsed:
     message: InboundMessage | None
     callback_query_id: str | None = None
     ignored: str | None = None  # why nothing is processed (logged, no personal data)
+    blocked: str | None = None  # the chat whose person blocked the bot: opt them out
 
 
 def _command(text: str) -> str:
@@ -140,6 +142,11 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
         hint = _text(query.from_user.language_code) if query.from_user else None
         text = str(query.data)[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(chat.id), message_id, text, hint), query_id)
+    member = update.my_chat_member
+    if member is not None:
+        if _private(member.chat) and member.new_chat_member.status == "kicked":
+            return Parsed(None, ignored="bot_blocked", blocked=str(member.chat.id))
+        return Parsed(None, ignored="my_chat_member")
     if update.message is None:
         kind = next((k for k in data if k != "update_id"), "empty")
         return Parsed(None, ignored=f"update_type:{kind}"[:48])
@@ -205,6 +212,8 @@ async def handle(data: Any, bot: Bot, pipeline: Pipeline, max_chars: int) -> Par
             await bot.answer_callback_query(parsed.callback_query_id)
         except TelegramError as exc:
             log.info("callback query not answered: %s", type(exc).__name__)
+    if parsed.blocked is not None:  # stop now rather than at the next failed send
+        await pipeline.conversations.opt_out_address(CHANNEL, parsed.blocked, OptOutSource.BLOCKED)
     if parsed.message is None:
         log.info("telegram update ignored reason=%s", parsed.ignored)
         return parsed

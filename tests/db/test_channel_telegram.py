@@ -262,6 +262,29 @@ async def test_blocked_bot_opts_the_contact_out(
     assert delivery.status == "failed"
 
 
+async def test_blocking_the_bot_opts_out_at_once_and_is_not_answered(
+    client: httpx.AsyncClient, telegram: FakeTelegram
+) -> None:
+    person = chat()
+    await post_update(client, tg_message(person, "hello"))
+    await texts_to(telegram, person, 1)
+    bot_user = {"id": 123456, "is_bot": True, "first_name": "Intake"}
+    blocked = {
+        "update_id": person,
+        "my_chat_member": {
+            "chat": {"id": person, "type": "private"},
+            "from": {"id": person, "is_bot": False, "first_name": "Test"},
+            "date": 1_700_000_000,
+            "old_chat_member": {"user": bot_user, "status": "member"},
+            "new_chat_member": {"user": bot_user, "status": "kicked", "until_date": 0},
+        },
+    }
+    assert (await post_update(client, blocked)).status_code == 200
+    assert len(await rows(client, ContactOptOut)) == 1
+    await settle(client)
+    assert len(telegram.texts(person)) == 1
+
+
 async def test_delete_my_data_with_confirmation(
     client: httpx.AsyncClient, telegram: FakeTelegram
 ) -> None:

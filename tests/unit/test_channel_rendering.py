@@ -154,3 +154,9 @@ def test_every_keyword_answer_fits_one_sms_in_both_languages() -> None:
             assert c.segments == 1, report[-1]
     print("\n".join(report))
     assert set(MESSAGES["help"]) == {"en", "fr"}
+
+
+def test_telegram_commands_keep_the_conversation_language() -> None:
+    for command in ("/help", "/delete", "/stop"):
+        assert step(command, "fr").language == "fr"
+    assert step("help", "fr").language == "en"  # the English word itself
