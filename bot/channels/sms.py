@@ -63,8 +63,12 @@ def with_options(reply: Reply, language: Language) -> str:
 
 
 def render(reply: Reply, language: Language, max_segments: int) -> list[Part]:
-    """One reply as SMS: each part within ``max_segments`` segments, split at sentence ends."""
-    text = with_options(reply, language)
+    """One reply as SMS: each part within ``max_segments`` segments, split at sentence ends.
+
+    Characters outside GSM-7 (ê, ç, « », curly quotes, emoji) are replaced by their closest
+    GSM-7 form: one such character would make the whole SMS UCS-2 and more than double its cost
+    (measured in docs/knowledge.md). Web and Telegram keep every accent."""
+    text = sms_cost.to_gsm7(with_options(reply, language))
     pieces = split_text(text, lambda s: sms_cost.cost(s).segments <= max_segments)
     return [Part(p) for p in pieces]
 

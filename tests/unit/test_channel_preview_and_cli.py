@@ -36,8 +36,8 @@ async def test_preview_renders_with_the_channels_own_renderers(tmp_path: Path) -
         assert sms.status_code == 200
         assert sms.json()["messages"] == [
             {
-                "text": "Êtes-vous prêt?\nRépondez 1 pour Oui, 2 pour Non.",
-                "encoding": "UCS-2",
+                "text": "Etes-vous pret?\nRépondez 1 pour Oui, 2 pour Non.",  # SMS: GSM-7 only
+                "encoding": "GSM-7",
                 "segments": 1,
             }
         ]

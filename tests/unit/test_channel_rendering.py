@@ -130,10 +130,13 @@ def test_split_cuts_a_word_longer_than_the_budget() -> None:
     assert pieces == ["x" * 10, "x" * 10, "x" * 5]
 
 
-def test_french_ucs2_reply_is_measured_in_ucs2_segments() -> None:
+def test_french_sms_is_transliterated_to_gsm7_and_split_in_gsm7_segments() -> None:
     text = "Être reçu à l'hôpital. " * 10
+    assert cost(text).encoding == "UCS-2"
     parts = sms.render(Reply(text), "fr", 1)
-    assert all(cost(p.text).encoding == "UCS-2" and cost(p.text).segments == 1 for p in parts)
+    assert parts[0].text.startswith("Etre recu à l'hopital.")  # é è à ù stay: they are GSM-7
+    assert all(cost(p.text).encoding == "GSM-7" and cost(p.text).segments == 1 for p in parts)
+    assert len(parts) == 2  # 230 characters: 2 GSM-7 segments instead of 4 UCS-2 ones
 
 
 def test_telegram_keyboard_and_long_text() -> None:
