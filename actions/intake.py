@@ -41,8 +41,10 @@ from bot.store.intake import IntakeStatus
 log = logging.getLogger(__name__)
 
 FORM = "intake_form"
-# Below this NLU confidence a message is taken as an answer, never as a question.
+# Below this NLU confidence a message is taken as an answer, never as a question; a message that
+# does not parse as an answer to the question asked needs less ("attendez, c'est ouvert?" 0.76).
 INTERRUPTION_CONFIDENCE = 0.8
+UNPARSED_INTERRUPTION_CONFIDENCE = 0.6
 # Intents that are answers or small talk, never a question to answer mid-form.
 NOT_INTERRUPTIONS = frozenset(
     {"affirm", "deny", "greet", "goodbye", "thanks", "nlu_fallback", "start_intake",
@@ -334,7 +336,9 @@ def interruption_response(
     message: str, intent: str | None, confidence: float, understood: bool, domain: dict
 ) -> str | None:
     """The response that answers a question asked mid-form, or None if it is an answer."""
-    if intent is None or intent in NOT_INTERRUPTIONS or confidence < INTERRUPTION_CONFIDENCE:
+    # A message that is not a valid answer needs less confidence to be taken as a question.
+    needed = INTERRUPTION_CONFIDENCE if understood else UNPARSED_INTERRUPTION_CONFIDENCE
+    if intent is None or intent in NOT_INTERRUPTIONS or confidence < needed:
         return None
     if understood and "?" not in message:
         return None  # "Toronto" answers the location question even if it sounds like a topic

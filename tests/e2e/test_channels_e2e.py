@@ -148,7 +148,7 @@ async def test_sms_conversation_in_english(app: httpx.AsyncClient, fakes: Fakes)
     assert greeting.startswith("Hello! I'm an automated assistant.")
     assert greeting.endswith(
         "Reply 1 for What is the program?, 2 for Is it still open?, 3 for Talk to a person, "
-        "4 for Français."
+        "4 for Francais."  # SMS: transliterated to GSM-7
     )
     assert "Canada Border Services Agency (CBSA)" in await sms.say("1")
     assert "was not renewed" in await sms.say("is it still open")

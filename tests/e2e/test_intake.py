@@ -3,7 +3,7 @@ action server, in English and French.
 
 Session expiry is simulated by moving the conversation's events two days back in Rasa's SQL
 tracker store (a SQLite file in the test data directory): Rasa then starts a new session on the
-next message, exactly as it would after the 24-hour expiry of core.yml.
+next message, exactly as it would after the 60-minute expiry of core.yml.
 """
 
 from __future__ import annotations

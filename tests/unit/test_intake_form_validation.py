@@ -103,6 +103,22 @@ def test_a_question_mid_form_is_answered_and_the_question_stays(conversation_id:
     assert "n'a pas été renouvelé" in messages[0]["text"]
 
 
+def test_a_less_certain_question_counts_only_when_it_is_not_an_answer(
+    conversation_id: str,
+) -> None:
+    # Not a country: a topic at 0.7 is taken as the question it is.
+    result, messages = validate(
+        conversation_id, "intake_citizenship", "attendez, le programme est encore ouvert?",
+        intent="program_status", confidence=0.7, language="fr",
+    )  # fmt: skip
+    assert result == {"intake_citizenship": None}
+    assert "n'a pas été renouvelé" in messages[0]["text"]
+    # A valid answer at the same confidence stays an answer.
+    result, _ = validate(conversation_id, "intake_citizenship", "Hongrie?",
+                         intent="program_status", confidence=0.7, language="fr")  # fmt: skip
+    assert result["intake_citizenship"]["citizenship"] == "HU"
+
+
 def test_later_pauses_the_form(conversation_id: str) -> None:
     result, _ = validate(conversation_id, "intake_party", "plus tard", language="fr")
     assert result == {"intake_party": None, "intake_stage": "paused"}
