@@ -58,6 +58,8 @@ class Settings:
     max_text_chars: int = 2000
     log_level: str = "INFO"
     model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models")
+    rasa_venv_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".venv-rasa")
+    rasa_lock_store_url: str = ""  # redis://host:port/db: several Rasa servers, one conversation
     screening_rules_path: Path = field(
         default_factory=lambda: PROJECT_ROOT / "content" / "screening.yml"
     )
@@ -117,6 +119,8 @@ class Settings:
             max_text_chars=_int("MAX_TEXT_CHARS", 2000),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             model_dir=Path(_env("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
+            rasa_venv_dir=Path(_env("RASA_VENV_DIR", str(PROJECT_ROOT / ".venv-rasa"))).resolve(),
+            rasa_lock_store_url=_env("RASA_LOCK_STORE_URL", ""),
             screening_rules_path=Path(
                 _env("SCREENING_RULES_PATH", str(PROJECT_ROOT / "content" / "screening.yml"))
             ).resolve(),

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 
 REQUIREMENTS = PROJECT_ROOT / "requirements" / "rasa.in"
 LOCK = PROJECT_ROOT / "requirements" / "rasa.lock.txt"
@@ -27,7 +27,7 @@ class RasaEnvError(RuntimeError):
 
 
 def venv_dir() -> Path:
-    return Path(os.environ.get("RASA_VENV_DIR", str(PROJECT_ROOT / ".venv-rasa"))).resolve()
+    return Settings.from_env().rasa_venv_dir
 
 
 def rasa_executable() -> Path:

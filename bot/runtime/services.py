@@ -55,8 +55,8 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
         "action_endpoint": {"url": f"http://127.0.0.1:{settings.actions_port}/webhook"},
         "tracker_store": tracker_store_config(settings.rasa_tracker_db_url),
     }
-    if os.environ.get("RASA_LOCK_STORE_URL"):  # redis://host:port/db, for several Rasa servers
-        lock = make_url(os.environ["RASA_LOCK_STORE_URL"])
+    if settings.rasa_lock_store_url:  # redis://host:port/db, for several Rasa servers
+        lock = make_url(settings.rasa_lock_store_url)
         endpoints_config["lock_store"] = {
             "type": "redis",
             "url": lock.host,
