@@ -11,19 +11,16 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import threading
 import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.helpers import free_port
+from tests.helpers import LoopbackServer
 
 TWILIO_SID = "AC" + "a" * 32
 TWILIO_TOKEN = "twilio-test-auth-token"
@@ -35,39 +32,7 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
 
 
-class _Server:
-    def __init__(self, routes: list[Route]) -> None:
-        self.port = free_port()
-        self._routes = routes
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            Starlette(routes=self._routes), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-            self._server = None
-
-
-class FakeTwilio(_Server):
+class FakeTwilio(LoopbackServer):
     """``POST /2010-04-01/Accounts/{sid}/Messages.json`` like Twilio's REST API."""
 
     def __init__(self) -> None:
@@ -126,7 +91,7 @@ class FakeTwilio(_Server):
         return [m["Body"] for m in self.sent if to is None or m["To"] == to]
 
 
-class FakeTelegram(_Server):
+class FakeTelegram(LoopbackServer):
     """``/bot<token>/<method>`` like the Telegram Bot API (the methods the app uses)."""
 
     def __init__(self) -> None:

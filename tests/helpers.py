@@ -30,23 +30,57 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class FakeRasa:
-    """A stand-in for Rasa's REST channel over real HTTP, for tests that need no trained model.
+class LoopbackServer:
+    """A Starlette app served by uvicorn in a background thread on a free loopback port: the
+    fake Rasa here and the fake Twilio / Telegram APIs of ``tests/fakes.py``. ``stop()`` /
+    ``start()`` make the port refuse connections like a stopped service would."""
 
-    ``answer`` turns a message into bot messages; ``stop()``/``start()`` make the port refuse
-    connections like a stopped Rasa would.
-    """
-
-    def __init__(self, answer: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> None:
-        self.answer = answer
+    def __init__(self, routes: list[Route]) -> None:
         self.port = free_port()
-        self.received: list[dict[str, Any]] = []
+        self._routes = routes
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.lock = threading.Lock()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            Starlette(routes=self._routes), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = None
+
+
+class FakeRasa(LoopbackServer):
+    """A stand-in for Rasa's REST channel over real HTTP, for tests that need no trained model.
+
+    ``answer`` turns a message into bot messages.
+    """
+
+    def __init__(self, answer: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        super().__init__(
+            [
+                Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+                Route("/status", self._status),
+            ]
+        )
+        self.answer = answer
+        self.received: list[dict[str, Any]] = []
 
     async def _webhook(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -55,29 +89,6 @@ class FakeRasa:
 
     async def _status(self, _request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz", "model_id": "fake"})
-
-    def start(self) -> None:
-        app = Starlette(
-            routes=[
-                Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
-                Route("/status", self._status),
-            ]
-        )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Rasa did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-            self._server = None
 
 
 def echo_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
