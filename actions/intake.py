@@ -381,6 +381,11 @@ class ValidateIntakeForm(FormValidationAction):
         conversation_id = tracker.sender_id
         intent, confidence = _intent(tracker)
 
+        if knowledge.is_urgent(message):
+            # Danger or an emergency: urgent help (911, a person), and no more questions now.
+            knowledge.answer(dispatcher, knowledge.URGENT_TOPIC, ctx.language)
+            log.warning("urgent message during intake: form paused")
+            return {slot: None, "intake_stage": "paused"}
         if wants_person(message, intent, confidence):
             referral_id = await asyncio.to_thread(
                 _handoff, conversation_id, ctx.language, intake_of(tracker)

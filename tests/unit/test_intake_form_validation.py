@@ -213,3 +213,15 @@ def test_phone_is_asked_only_on_telegram() -> None:
         assert ("intake_phone" in slots) is expected
     paused = Tracker("c", {"intake_stage": "paused"}, {}, [], False, None, {}, "x")
     assert asyncio.run(form.required_slots(domain_slots, CollectingDispatcher(), paused, {})) == []
+
+
+def test_danger_mid_form_gets_urgent_help_and_stops_the_questions(conversation_id: str) -> None:
+    for text, language in (
+        ("i want to end my life", "en"),
+        ("je veux mettre fin a mes jours", "fr"),
+    ):
+        result, messages = validate(conversation_id, "intake_party", text, language=language,
+                                    intent="nlu_fallback", confidence=0.3)  # fmt: skip
+        assert result == {"intake_party": None, "intake_stage": "paused"}
+        assert "911" in messages[0]["text"]
+        assert messages[-1]["buttons"][-1]["payload"] == "/human_handoff"
