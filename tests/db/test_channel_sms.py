@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from bot.settings import Settings
 from bot.store.channels import ContactOptOut, Delivery, DeliveryStatus
 from bot.store.models import Direction, Message
 from tests.fakes import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
@@ -60,11 +61,11 @@ def twilio() -> Iterator[FakeTwilio]:
     fake.stop()
 
 
-@pytest.fixture
-async def client(
+def sms_settings(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa, twilio: FakeTwilio
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(
+) -> Settings:
+    """The app with SMS on, pointed at the fake Twilio, with a fast outbox."""
+    return make_settings(
         tmp_path,
         database_url,
         fake_rasa.url,
@@ -77,6 +78,13 @@ async def client(
         outbox_retry_base_seconds=0.05,
         channel_send_timeout_seconds=5.0,
     )
+
+
+@pytest.fixture
+async def client(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, twilio: FakeTwilio
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = sms_settings(tmp_path, database_url, fake_rasa, twilio)
     async with running_app(settings) as c:
         yield c
 
@@ -349,18 +357,7 @@ async def test_api_down_keeps_replies_and_sends_them_when_it_is_back(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa, twilio: FakeTwilio
 ) -> None:
     twilio.stop()  # connection refused
-    settings = make_settings(
-        tmp_path,
-        database_url,
-        fake_rasa.url,
-        public_base_url=PUBLIC,
-        twilio_account_sid=TWILIO_SID,
-        twilio_auth_token=TWILIO_TOKEN,
-        twilio_from_number=OUR_NUMBER,
-        twilio_api_base_url=twilio.url,
-        outbox_poll_seconds=0.1,
-        outbox_retry_base_seconds=0.05,
-    )
+    settings = sms_settings(tmp_path, database_url, fake_rasa, twilio)
     async with running_app(settings) as client:
         person = number()
         await post_sms(client, "hello while down", person)
