@@ -132,7 +132,7 @@ def main() -> None:
         thread.start()
         while not server.started:
             time.sleep(0.05)
-        texts = [ex.text for ex in evaluation.load_heldout()]
+        texts = [ex.text for ex in evaluation.load_set("dev")]
         texts = (texts * (args.messages // len(texts) + 1))[: args.messages]
         result = asyncio.run(run(f"http://127.0.0.1:{settings.app_port}", texts, args.users))
         memory = {

@@ -4,7 +4,7 @@ intake run        start Rasa, the action server and the app (Ctrl-C stops them a
 intake shell      talk to the assistant in the terminal, through the full pipeline
 intake train      build the Rasa environment if needed and train (skipped when unchanged)
 intake migrate    create or upgrade the app's database
-intake evaluate   NLU accuracy per language on the held-out set; writes docs/nlu-evaluation.md
+intake evaluate   NLU accuracy per language (blind test + dev sets); writes docs/nlu-evaluation.md
 intake content    check the program content pack; writes docs/program-content.md (SMS cost, sources)
 intake telegram-webhook   register this app's Telegram webhook (secret token, allowed updates)
 intake telegram-poll      local development: read Telegram by polling (removes the webhook!)
@@ -156,9 +156,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.runtime import evaluation, training
 
     settings = Settings.from_env()
-    examples = evaluation.load_heldout()
+    names = evaluation.SETS if args.set == "all" else (args.set,)
     with _running_services(settings):
-        results = evaluation.evaluate(settings.rasa_url, examples)
+        by_set = {n: evaluation.evaluate(settings.rasa_url, evaluation.load_set(n)) for n in names}
     model = training.model_path(settings.model_dir).name
     out = PROJECT_ROOT / "docs" / "nlu-evaluation.md" if args.output is None else args.output
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,8 +168,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         previous = out.read_text(encoding="utf-8")
         if evaluation.TUNING_LOG in previous:
             kept = "\n" + previous[previous.index(evaluation.TUNING_LOG) :]
-    out.write_text(evaluation.report(results, model) + kept, encoding="utf-8")
-    _progress(evaluation.summary(results))
+    out.write_text(evaluation.report(by_set, model) + kept, encoding="utf-8")
+    for name, results in by_set.items():
+        _progress(evaluation.summary(results, name))
     _progress(f"[evaluate] report written to {out}")
     return 0
 
@@ -374,7 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the app's database").set_defaults(
         func=cmd_migrate
     )
-    evaluate = sub.add_parser("evaluate", help="NLU accuracy per language on the held-out set")
+    evaluate = sub.add_parser(
+        "evaluate", help="NLU accuracy per language on the blind test set and the dev set"
+    )
+    evaluate.add_argument("--set", choices=("all", "test", "dev"), default="all")
     evaluate.add_argument("--output", type=Path, default=None)
     evaluate.set_defaults(func=cmd_evaluate)
     content = sub.add_parser("content", help="check the program content pack and report on it")

@@ -1,4 +1,9 @@
-"""NLU evaluation on the held-out set (``nlu/eval``), written apart from the training data.
+"""NLU evaluation on two sets of messages in ``nlu/eval``, written apart from the training data.
+
+- ``test_{en,fr}.yml``: the blind test set, written without reading ``nlu/data``. Its accuracy is
+  the number the project reports; do not tune on its confusions, or it stops measuring anything.
+- ``dev_{en,fr}.yml``: the development set (the earlier held-out set). Training data and
+  ``config.yml`` were changed after reading its confusions, so it is optimistic: tune on it.
 
 Each message is parsed by a running Rasa (``POST /model/parse``); accuracy is reported per
 language with every confusion listed, so a change in ``config.yml`` or the data is judged on
@@ -17,8 +22,8 @@ import yaml
 
 from bot.settings import PROJECT_ROOT
 
-HELDOUT_DIR = PROJECT_ROOT / "nlu" / "eval"
-_FILE_LANGUAGE = re.compile(r"heldout_(en|fr)\.yml$")
+EVAL_DIR = PROJECT_ROOT / "nlu" / "eval"
+SETS = ("test", "dev")  # the blind test set first: it is the headline number
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,14 @@ class LanguageResult:
         return self.correct / self.total if self.total else 0.0
 
 
-def load_heldout(directory: Path = HELDOUT_DIR) -> list[Example]:
+def load_set(name: str, directory: Path = EVAL_DIR) -> list[Example]:
+    """The messages of one evaluation set (``test`` or ``dev``), both languages."""
+    if name not in SETS:
+        raise ValueError(f"unknown evaluation set {name!r}; expected one of {SETS}")
+    pattern = re.compile(rf"{name}_(en|fr)\.yml$")
     examples: list[Example] = []
-    for path in sorted(directory.glob("heldout_*.yml")):
-        match = _FILE_LANGUAGE.search(path.name)
+    for path in sorted(directory.glob(f"{name}_*.yml")):
+        match = pattern.search(path.name)
         if not match:
             continue
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -111,32 +120,50 @@ def sweep(result: LanguageResult, threshold: float, ambiguity: float) -> tuple[f
     return correct / n, fallback / n
 
 
-def summary(results: dict[str, LanguageResult]) -> str:
+Results = dict[str, LanguageResult]  # per language
+
+
+def summary(results: Results, set_name: str = "test") -> str:
     parts = [
         f"{lang}: {r.accuracy:.1%} ({r.correct}/{r.total})" for lang, r in sorted(results.items())
     ]
-    return "NLU held-out intent accuracy — " + ", ".join(parts)
+    return f"NLU intent accuracy on the {set_name} set — " + ", ".join(parts)
 
 
-def report(results: dict[str, LanguageResult], model_name: str) -> str:
+_SET_TITLES = {
+    "test": "Blind test set (`nlu/eval/test_*.yml`): written without reading the training data",
+    "dev": "Development set (`nlu/eval/dev_*.yml`): used for tuning, so optimistic",
+}
+
+
+def report(by_set: dict[str, Results], model_name: str) -> str:
+    """Markdown report: accuracy per set and language, the threshold sweep, the confusions."""
     lines = [
-        "# NLU evaluation (held-out set)",
+        "# NLU evaluation",
         "",
-        f"Model `{model_name}`, trained on `nlu/data/`, tested on `nlu/eval/heldout_*.yml`",
-        "(messages written separately from the training data). Reproduce with `intake evaluate`.",
-        "A prediction of `nlu_fallback` means the assistant would ask to clarify.",
+        f"Model `{model_name}`, trained on `nlu/data/`. Reproduce with `intake evaluate`.",
+        "Both sets were written separately from the training data; the blind test set is the",
+        "reported number (see `bot/runtime/evaluation.py`). A prediction of `nlu_fallback`",
+        "means the assistant would ask to clarify, and counts as wrong.",
         "",
-        "| language | accuracy | correct | total |",
-        "|---|---|---|---|",
+        "| set | language | accuracy | correct | total |",
+        "|---|---|---|---|---|",
     ]
-    for lang, r in sorted(results.items()):
-        lines.append(f"| {lang} | {r.accuracy:.1%} | {r.correct} | {r.total} |")
-    lines += [
-        "",
-        "## Fallback thresholds (measured on this run)",
-        "",
-        "Accuracy (and share of messages sent to the clarification) had the FallbackClassifier",
-        "used each threshold / ambiguity threshold; computed from the same parses.",
+    for name, results in by_set.items():
+        for lang, r in sorted(results.items()):
+            lines.append(f"| {name} | {lang} | {r.accuracy:.1%} | {r.correct} | {r.total} |")
+    for name, results in by_set.items():
+        lines += ["", f"## {_SET_TITLES.get(name, name)}", ""]
+        lines += _sweep_table(results)
+        for lang, r in sorted(results.items()):
+            lines += _confusions(r, f"### Confusions ({name}, {lang})")
+    return "\n".join(lines) + "\n"
+
+
+def _sweep_table(results: Results) -> list[str]:
+    lines = [
+        "Fallback thresholds: accuracy (and share of messages sent to the clarification) had",
+        "the FallbackClassifier used each threshold / ambiguity; computed from the same parses.",
         "",
         "| threshold | ambiguity | "
         + " | ".join(f"{lang} accuracy | {lang} clarified" for lang in sorted(results))
@@ -149,16 +176,18 @@ def report(results: dict[str, LanguageResult], model_name: str) -> str:
             acc, fb = sweep(r, threshold, ambiguity)
             cells += [f"{acc:.1%}", f"{fb:.1%}"]
         lines.append(f"| {threshold} | {ambiguity} | " + " | ".join(cells) + " |")
-    for lang, r in sorted(results.items()):
-        lines += ["", f"## Confusions ({lang})", ""]
-        if not r.confusions:
-            lines.append("None.")
-            continue
-        pairs = Counter((expected, got) for expected, got, _, _ in r.confusions)
-        lines += ["| expected | predicted | count |", "|---|---|---|"]
-        lines += [f"| {e} | {g} | {n} |" for (e, g), n in pairs.most_common()]
-        lines += ["", "| expected | predicted | confidence | message |", "|---|---|---|---|"]
-        for expected, got, text, confidence in r.confusions:
-            safe = text.replace("|", "\\|")
-            lines.append(f"| {expected} | {got} | {confidence:.2f} | {safe} |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _confusions(r: LanguageResult, title: str) -> list[str]:
+    lines = ["", title, ""]
+    if not r.confusions:
+        return [*lines, "None."]
+    pairs = Counter((expected, got) for expected, got, _, _ in r.confusions)
+    lines += ["| expected | predicted | count |", "|---|---|---|"]
+    lines += [f"| {e} | {g} | {n} |" for (e, g), n in pairs.most_common()]
+    lines += ["", "| expected | predicted | confidence | message |", "|---|---|---|---|"]
+    for expected, got, text, confidence in r.confusions:
+        safe = text.replace("|", "\\|")
+        lines.append(f"| {expected} | {got} | {confidence:.2f} | {safe} |")
+    return lines

@@ -125,9 +125,15 @@ def test_every_topic_is_an_intent_with_a_rule_and_data(pack: knowledge.Pack) -> 
         assert not thin, f"{lang}: topics with fewer than 8 training examples: {thin}"
 
 
-def test_heldout_has_ten_messages_per_topic(pack: knowledge.Pack) -> None:
-    counts = Counter(ex.intent for ex in evaluation.load_heldout())
+@pytest.mark.parametrize("set_name", evaluation.SETS)
+def test_evaluation_set_has_ten_messages_per_topic(pack: knowledge.Pack, set_name: str) -> None:
+    counts = Counter(ex.intent for ex in evaluation.load_set(set_name))
     assert {t: counts[t] for t in pack.topics if counts[t] < 10} == {}
+
+
+def test_unknown_evaluation_set_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown evaluation set"):
+        evaluation.load_set("heldout")
 
 
 def test_sms_transliteration_keeps_gsm7_accents() -> None:
