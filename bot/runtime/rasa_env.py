@@ -133,9 +133,10 @@ def rasa_environ(extra: dict[str, str] | None = None) -> dict[str, str]:
             "PYTHONWARNINGS": "ignore",
         }
     )
-    # The app's virtual environment must not leak into Rasa's interpreter.
+    # The app's virtual environment must not leak into Rasa's interpreter; the project root is
+    # on the path so config.yml can name the custom intent classifier (nlu/components/).
     env.pop("VIRTUAL_ENV", None)
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
     if extra:
         env.update(extra)
     return env

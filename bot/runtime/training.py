@@ -19,13 +19,14 @@ from bot.settings import PROJECT_ROOT
 CONFIG = PROJECT_ROOT / "config.yml"
 DOMAIN = PROJECT_ROOT / "nlu" / "domain"  # a directory: Rasa merges its files
 DATA = PROJECT_ROOT / "nlu" / "data"
+COMPONENTS = PROJECT_ROOT / "nlu" / "components"  # custom Rasa components named in config.yml
 
 
 def training_inputs() -> list[Path]:
     files = [CONFIG, rasa_env.LOCK]
     for directory in (DOMAIN, DATA):
         files += sorted(p for p in directory.rglob("*") if p.is_file())
-    return files
+    return files + sorted(COMPONENTS.glob("*.py"))
 
 
 def fingerprint() -> str:

@@ -55,13 +55,14 @@ def test_python310_is_found_here() -> None:
 def test_fingerprint_follows_the_training_inputs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("config.yml", "domain/core.yml", "data/nlu.yml"):
+    for name in ("config.yml", "domain/core.yml", "data/nlu.yml", "components/classifier.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(name)
     monkeypatch.setattr(training, "PROJECT_ROOT", tmp_path)
     monkeypatch.setattr(training, "CONFIG", tmp_path / "config.yml")
     monkeypatch.setattr(training, "DOMAIN", tmp_path / "domain")
     monkeypatch.setattr(training, "DATA", tmp_path / "data")
+    monkeypatch.setattr(training, "COMPONENTS", tmp_path / "components")
     lock = tmp_path / "rasa.lock.txt"
     lock.write_text("rasa==3.6.21")
     monkeypatch.setattr(rasa_env, "LOCK", lock)
@@ -72,3 +73,11 @@ def test_fingerprint_follows_the_training_inputs(
     changed = training.fingerprint()
     (tmp_path / "data" / "more.yml").write_text("x")
     assert training.fingerprint() != changed
+    changed = training.fingerprint()
+    # A custom component's source is a training input; its bytecode cache is not.
+    (tmp_path / "components" / "classifier.py").write_text("changed")
+    assert training.fingerprint() != changed
+    changed = training.fingerprint()
+    (tmp_path / "components" / "__pycache__").mkdir()
+    (tmp_path / "components" / "__pycache__" / "classifier.pyc").write_bytes(b"\0")
+    assert training.fingerprint() == changed
