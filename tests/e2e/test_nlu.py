@@ -11,8 +11,9 @@ from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 
-# A floor, not a target: the committed report (docs/nlu-evaluation.md) has the measured numbers.
-MIN_ACCURACY = 0.80
+# A regression floor, not the target: docs/nlu-evaluation.md has the measured numbers (96.5% /
+# 96.8% on the blind test set). Training is deterministic, so a drop below this is a real change.
+MIN_ACCURACY = 0.93
 
 
 def test_rasa_data_validate_passes() -> None:
