@@ -57,7 +57,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return {
             "word_ngrams": [1, 1],
             "char_ngrams": [2, 5],
-            "C": 0.5,
+            "C": 1.0,
             "confidence_scale": 5.0,
             "ranking_length": 10,
         }
