@@ -144,6 +144,10 @@ UI: dict[str, dict[str, str]] = {
         "en": "Write a message or pick a canned reply.",
         "fr": "Écrivez un message ou choisissez une réponse type.",
     },
+    "reply_too_long": {
+        "en": "This reply is too long to send. Shorten it and try again.",
+        "fr": "Cette réponse est trop longue pour être envoyée. Raccourcissez-la, puis réessayez.",
+    },
     "opted_out": {
         "en": "This person has opted out of messages: nothing was sent.",
         "fr": "Cette personne a refusé les messages : rien n'a été envoyé.",

@@ -7,9 +7,10 @@ return server-rendered, escaped HTML fragments (``static/queue.js``).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -358,6 +359,7 @@ async def _referral_page(ctx: Ctx, referral_id: str, revealed: bool = False) -> 
         done=_flash(ctx.request, "done"),
         error=_flash(ctx.request, "error"),
         last_id=v.messages[-1].id if v.messages else 0,
+        max_reply=ctx.settings.max_text_chars,
     )
 
 
@@ -408,53 +410,60 @@ async def _status_message(ctx: Ctx, referral: service.Referral, key: str) -> Non
     )
 
 
+async def _apply(
+    ctx: Ctx,
+    referral: service.Referral,
+    action: Callable[[], Awaitable[object] | object],
+    notify: str | None = None,
+) -> Response:
+    """One action on a referral, then (if asked) a status message to the person, then commit.
+
+    A refused action goes back to the page with its reason. If the person opted out, the action
+    stands and only the message to them is not sent.
+    """
+    try:
+        result = action()
+        if inspect.isawaitable(result):
+            await result
+        if notify:
+            await _status_message(ctx, referral, notify)
+    except service.ActionError as exc:
+        return back_to(referral.id, error=exc.code)
+    except OptedOut:
+        await ctx.s.commit()
+        return back_to(referral.id, error="opted_out")
+    await ctx.s.commit()
+    return back_to(referral.id, done="done")
+
+
 @router.post("/referrals/{referral_id}/claim")
 async def claim(referral_id: str, ctx: Signed) -> Response:
     referral, form = await _act(ctx, referral_id)
-    try:
-        service.claim(ctx.s, ctx.user, referral)
-        if form.get("notify"):
-            await _status_message(ctx, referral, "claimed")
-    except service.ActionError as exc:
-        return back_to(referral_id, error=exc.code)
-    except OptedOut:
-        await ctx.s.commit()
-        return back_to(referral_id, error="opted_out")
-    await ctx.s.commit()
-    return back_to(referral_id, done="done")
+    notify = "claimed" if form.get("notify") else None
+    return await _apply(ctx, referral, lambda: service.claim(ctx.s, ctx.user, referral), notify)
 
 
 @router.post("/referrals/{referral_id}/assign")
 async def assign(referral_id: str, ctx: Signed) -> Response:
     referral, form = await _act(ctx, referral_id)
-    try:
-        if form.get("assignee"):
-            await service.assign(ctx.s, ctx.user, referral, form["assignee"])
-        else:
-            service.unassign(ctx.s, ctx.user, referral)
-    except service.ActionError as exc:
-        return back_to(referral_id, error=exc.code)
-    await ctx.s.commit()
-    return back_to(referral_id, done="done")
+    assignee = form.get("assignee")
+    if assignee:
+        return await _apply(
+            ctx, referral, lambda: service.assign(ctx.s, ctx.user, referral, assignee)
+        )
+    return await _apply(ctx, referral, lambda: service.unassign(ctx.s, ctx.user, referral))
 
 
 @router.post("/referrals/{referral_id}/take-over")
 async def take_over(referral_id: str, ctx: Signed) -> Response:
     referral, _ = await _act(ctx, referral_id)
-    try:
-        await service.take_over(ctx.s, ctx.user, referral)
-    except service.ActionError as exc:
-        return back_to(referral_id, error=exc.code)
-    await ctx.s.commit()
-    return back_to(referral_id, done="done")
+    return await _apply(ctx, referral, lambda: service.take_over(ctx.s, ctx.user, referral))
 
 
 @router.post("/referrals/{referral_id}/hand-back")
 async def hand_back(referral_id: str, ctx: Signed) -> Response:
     referral, _ = await _act(ctx, referral_id)
-    await service.hand_back(ctx.s, ctx.user, referral)
-    await ctx.s.commit()
-    return back_to(referral_id, done="done")
+    return await _apply(ctx, referral, lambda: service.hand_back(ctx.s, ctx.user, referral))
 
 
 @router.post("/referrals/{referral_id}/reply")
@@ -466,8 +475,8 @@ async def reply(referral_id: str, ctx: Signed) -> Response:
         text = canned[i18n.person_language(referral.language)]
     if not text:
         return back_to(referral_id, error="empty_reply")
-    if len(text) > ctx.settings.max_text_chars:
-        text = text[: ctx.settings.max_text_chars]
+    if len(text) > ctx.settings.max_text_chars:  # the form's maxlength stops this in a browser
+        return back_to(referral_id, error="reply_too_long")
     try:
         conversation = await service.take_over(ctx.s, ctx.user, referral)
         audit.record(ctx.s, ctx.user, "reply", referral.id, chars=len(text))
@@ -485,30 +494,19 @@ async def reply(referral_id: str, ctx: Signed) -> Response:
 @router.post("/referrals/{referral_id}/close")
 async def close(referral_id: str, ctx: Signed) -> Response:
     referral, form = await _act(ctx, referral_id)
-    try:
-        await service.close(
-            ctx.s, ctx.user, referral, form.get("outcome", ""), form.get("note", "")
-        )
-        if form.get("notify"):
-            await _status_message(ctx, referral, "closed")
-    except service.ActionError as exc:
-        return back_to(referral_id, error=exc.code)
-    except OptedOut:
-        await ctx.s.commit()
-        return back_to(referral_id, error="opted_out")
-    await ctx.s.commit()
-    return back_to(referral_id, done="done")
+    outcome, note = form.get("outcome", ""), form.get("note", "")
+    return await _apply(
+        ctx,
+        referral,
+        lambda: service.close(ctx.s, ctx.user, referral, outcome, note),
+        "closed" if form.get("notify") else None,
+    )
 
 
 @router.post("/referrals/{referral_id}/reopen")
 async def reopen(referral_id: str, ctx: Signed) -> Response:
     referral, _ = await _act(ctx, referral_id)
-    try:
-        await service.reopen(ctx.s, ctx.user, referral)
-    except service.ActionError as exc:
-        return back_to(referral_id, error=exc.code)
-    await ctx.s.commit()
-    return back_to(referral_id, done="done")
+    return await _apply(ctx, referral, lambda: service.reopen(ctx.s, ctx.user, referral))
 
 
 @router.post("/referrals/{referral_id}/notes")

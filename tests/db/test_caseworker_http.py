@@ -321,6 +321,15 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
         f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "text": "  "}
     )
     assert response.headers["location"].endswith("?error=empty_reply")
+    # A reply over the limit is refused whole, never cut short without the caseworker knowing.
+    sent = len(db_rows(database_url, select(Message)))
+    response = await app.post(
+        f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "text": "x" * 2001}
+    )
+    assert response.headers["location"].endswith("?error=reply_too_long")
+    assert len(db_rows(database_url, select(Message))) == sent
+    page = await app.get(f"/caseworker/referrals/{referral_id}")
+    assert 'maxlength="2000"' in page.text
 
     # Close with an outcome; a bad outcome is refused.
     response = await app.post(
