@@ -1,13 +1,15 @@
-"""Fixtures shared by all tests: databases (SQLite and the real PostgreSQL)."""
+"""Fixtures shared by all tests: databases (SQLite and the real PostgreSQL), headless Chromium."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -54,6 +56,41 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     yield base
+
+
+# Debian's Chromium, driven by Playwright (browser downloads are not possible on these machines).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+expect.set_options(timeout=15_000)  # pages poll every 3 s; CI machines are slow and shared
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        message = "needs Debian's chromium (apt-get install chromium; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI must run the browser tests, never skip them silently
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=chromium,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1366, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    await context.close()
 
 
 # Property-based tests: no per-example deadline (these machines are shared and noisy; timing
