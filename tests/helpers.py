@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -139,3 +140,17 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def settle(client: httpx.AsyncClient) -> None:
+    """Let answers in progress finish and the outbox run a round (channel tests)."""
+    channels = client.app.state.channels  # type: ignore[attr-defined]
+    await channels.pipeline.drain()
+    await channels.outbox.run_once()
+
+
+async def rows(client: httpx.AsyncClient, model: Any, *where: Any) -> list[Any]:
+    """Rows of the app's own database, through the app's session factory."""
+    sessions = client.app.state.conversations._sessions  # type: ignore[attr-defined]
+    async with sessions() as s:
+        return list(await s.scalars(select(model).where(*where)))

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.store.channels import ContactOptOut, Delivery, DeliveryStatus
 from bot.store.models import Direction, Message
 from tests.fakes import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
-from tests.helpers import FakeRasa, make_settings, running_app, wait_for
+from tests.helpers import FakeRasa, make_settings, rows, running_app, settle, wait_for
 
 PUBLIC = "https://intake.example.org"
 OUR_NUMBER = "+14165550000"
@@ -129,19 +129,6 @@ async def sent_to(twilio: FakeTwilio, to: str, count: int) -> list[str]:
         return bodies if len(bodies) >= count else []
 
     return await wait_for(enough, timeout=20)
-
-
-async def settle(client: httpx.AsyncClient) -> None:
-    """Let answers in progress finish and the outbox run a round."""
-    channels = client.app.state.channels  # type: ignore[attr-defined]
-    await channels.pipeline.drain()
-    await channels.outbox.run_once()
-
-
-async def rows(client: httpx.AsyncClient, model: Any, *where: Any) -> list[Any]:
-    sessions = client.app.state.conversations._sessions  # type: ignore[attr-defined]
-    async with sessions() as s:
-        return list(await s.scalars(select(model).where(*where)))
 
 
 async def test_signed_sms_is_acknowledged_with_empty_twiml_and_answered_by_rest(

@@ -11,12 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from bot.store.channels import ContactOptOut, Delivery
 from bot.store.models import Direction, Message
 from tests.fakes import TELEGRAM_TOKEN, FakeTelegram, tg_callback, tg_message
-from tests.helpers import FakeRasa, make_settings, running_app, wait_for
+from tests.helpers import FakeRasa, make_settings, rows, running_app, settle, wait_for
 
 SECRET = "s3cret-Token_for-tests"
 
@@ -91,18 +90,6 @@ async def texts_to(telegram: FakeTelegram, chat_id: int, count: int) -> list[str
         return texts if len(texts) >= count else []
 
     return await wait_for(enough, timeout=20)
-
-
-async def settle(client: httpx.AsyncClient) -> None:
-    channels = client.app.state.channels  # type: ignore[attr-defined]
-    await channels.pipeline.drain()
-    await channels.outbox.run_once()
-
-
-async def rows(client: httpx.AsyncClient, model: Any, *where: Any) -> list[Any]:
-    sessions = client.app.state.conversations._sessions  # type: ignore[attr-defined]
-    async with sessions() as s:
-        return list(await s.scalars(select(model).where(*where)))
 
 
 async def test_application_started_with_get_me_and_text_is_answered(
