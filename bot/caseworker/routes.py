@@ -584,7 +584,13 @@ async def users_page(ctx: Signed) -> Response:
     from sqlalchemy import select
 
     users = list(await ctx.s.scalars(select(User).order_by(User.username)))
-    return ctx.page("users.html", users=users, error=_flash(ctx.request, "error"), now=utcnow())
+    return ctx.page(
+        "users.html",
+        users=users,
+        error=_flash(ctx.request, "error"),
+        done=_flash(ctx.request, "done"),
+        now=utcnow(),
+    )
 
 
 @router.post("/admin/users")
@@ -607,17 +613,90 @@ async def create_user(ctx: Signed) -> Response:
     return RedirectResponse(f"{PREFIX}/admin/users", status_code=303)
 
 
+async def _account(ctx: Ctx, user_id: str) -> tuple[User, dict[str, str]]:
+    require(ctx, Role.ADMIN)
+    form = await form_of(ctx)
+    user = await ctx.s.get(User, user_id)
+    if user is None:
+        raise Forbidden(ctx.lang, "not_found", 404)
+    return user, form
+
+
+def _to_users(error: str | None = None, done: str | None = None) -> RedirectResponse:
+    flash = {k: v for k, v in (("error", error), ("done", done)) if v}
+    query = f"?{urlencode(flash)}" if flash else ""
+    return RedirectResponse(f"{PREFIX}/admin/users{query}", status_code=303)
+
+
 @router.post("/admin/users/{user_id}/unlock")
 async def unlock_user(user_id: str, ctx: Signed) -> Response:
-    require(ctx, Role.ADMIN)
-    await form_of(ctx)
-    user = await ctx.s.get(User, user_id)
-    if user is not None:
-        user.locked_until = None
-        user.failed_logins = 0
-        audit.record(ctx.s, ctx.user, "unlock_user", subject=user.id)
-        await ctx.s.commit()
-    return RedirectResponse(f"{PREFIX}/admin/users", status_code=303)
+    user, _ = await _account(ctx, user_id)
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record(ctx.s, ctx.user, "unlock_user", subject=user.id)
+    await ctx.s.commit()
+    return _to_users(done="done")
+
+
+@router.post("/admin/users/{user_id}/active")
+async def set_active(user_id: str, ctx: Signed) -> Response:
+    """Deactivate (someone left: signed out everywhere, cannot log in) or reactivate."""
+    user, form = await _account(ctx, user_id)
+    active = form.get("active") == "1"
+    if user.id == ctx.user.id and not active:
+        return _to_users(error="cannot_deactivate_self")  # an admin must not lock everyone out
+    user.active = active
+    if not active:
+        await security.end_sessions(ctx.s, user.id)
+    audit.record(ctx.s, ctx.user, "activate_user" if active else "deactivate_user", subject=user.id)
+    await ctx.s.commit()
+    return _to_users(done="done")
+
+
+@router.post("/admin/users/{user_id}/password")
+async def reset_password(user_id: str, ctx: Signed) -> Response:
+    """An admin sets a new password (forgotten password): the account is signed out everywhere."""
+    user, form = await _account(ctx, user_id)
+    try:
+        security.set_password(user, form.get("password", ""))
+    except security.AccountError as exc:
+        return _to_users(error=exc.code)
+    await security.end_sessions(ctx.s, user.id, keep=ctx.session.id)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(ctx.s, ctx.user, "reset_password", subject=user.id)
+    await ctx.s.commit()
+    return _to_users(done="password_changed")
+
+
+# -- one's own account ---------------------------------------------------------------------
+
+
+@router.get("/account/password")
+async def password_page(ctx: Signed) -> Response:
+    return ctx.page(
+        "password.html", error=_flash(ctx.request, "error"), done=_flash(ctx.request, "done")
+    )
+
+
+@router.post("/account/password")
+async def change_password(ctx: Signed) -> Response:
+    form = await form_of(ctx)
+    try:
+        await security.change_password(
+            ctx.s,
+            ctx.user,
+            form.get("current", ""),
+            form.get("new", ""),
+            form.get("confirm", ""),
+            ctx.session.id,
+        )
+    except security.AccountError as exc:
+        await ctx.s.rollback()
+        return RedirectResponse(f"{PREFIX}/account/password?error={exc.code}", status_code=303)
+    audit.record(ctx.s, ctx.user, "change_password", subject=ctx.user.id)
+    await ctx.s.commit()
+    return RedirectResponse(f"{PREFIX}/account/password?done=password_changed", status_code=303)
 
 
 # -- wiring --------------------------------------------------------------------------------

@@ -167,8 +167,25 @@ async def current_session(
     return session, user
 
 
-async def end_sessions(s: AsyncSession, user_id: str) -> None:
-    await s.execute(delete(UserSession).where(UserSession.user_id == user_id))
+async def end_sessions(s: AsyncSession, user_id: str, keep: str | None = None) -> None:
+    """Signs the account out everywhere (but in the session ``keep``, if given)."""
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    await s.execute(query)
+
+
+async def change_password(
+    s: AsyncSession, user: User, current: str, new: str, confirm: str, session_id: str
+) -> None:
+    """A person's own password change: the current password is required, and every other
+    signed-in browser of the account is signed out (a stolen session does not survive it)."""
+    if not _verify(user.password_hash, current):
+        raise AccountError("wrong_password")
+    if new != confirm:
+        raise AccountError("passwords_differ")
+    set_password(user, new)
+    await end_sessions(s, user.id, keep=session_id)
 
 
 def csrf_ok(session: UserSession, submitted: str | None) -> bool:

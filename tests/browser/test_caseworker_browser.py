@@ -227,3 +227,23 @@ async def test_supervisor_pages_are_for_supervisors_only(page: Page, server: Liv
         await page.get_by_role("button", name="Download CSV").click()
     download = await download_info.value
     assert download.suggested_filename.startswith("referrals-")
+
+
+async def test_caseworker_changes_own_password_in_the_browser(
+    page: Page, server: LiveServer, database_url: str
+) -> None:
+    await add_user(database_url, "dora", display_name="Dora Caseworker", ui_language="fr")
+    await log_in(page, server, "dora", "fr")
+    await page.get_by_role("link", name="Mon mot de passe").click()
+    await page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+    await page.get_by_label("Nouveau mot de passe", exact=True).fill("un tout nouveau secret")
+    await page.get_by_label("Nouveau mot de passe, à nouveau").fill("un autre secret ici")
+    await page.get_by_role("button", name="Changer mon mot de passe").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Les deux nouveaux mots de passe sont différents."
+    )
+    await page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+    await page.get_by_label("Nouveau mot de passe", exact=True).fill("un tout nouveau secret")
+    await page.get_by_label("Nouveau mot de passe, à nouveau").fill("un tout nouveau secret")
+    await page.get_by_role("button", name="Changer mon mot de passe").click()
+    await expect(page.get_by_role("status")).to_have_text("Mot de passe changé.")

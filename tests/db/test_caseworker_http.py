@@ -53,6 +53,12 @@ async def person_says(client: httpx.AsyncClient, user: str, text: str) -> list[d
     return response.json()["replies"]
 
 
+def audit_about(database_url: str, user_id: str) -> list[str]:
+    """Actions recorded about an account (its id is the entry's ``subject``)."""
+    entries = db_rows(database_url, select(AuditEntry).order_by(AuditEntry.id))
+    return [e.action for e in entries if (e.detail or {}).get("subject") == user_id]
+
+
 def audit_actions(database_url: str, **where: str) -> list[str]:
     query = select(AuditEntry).order_by(AuditEntry.id)
     for name, value in where.items():
@@ -378,6 +384,99 @@ async def test_admin_creates_accounts_and_lifts_lock_outs(
     await app.post(f"/caseworker/admin/users/{gus.id}/unlock", data={"csrf": token})
     assert db_get(database_url, User, gus.id).locked_until is None
     assert {"create_user", "unlock_user"} <= set(audit_actions(database_url))
+
+
+async def test_admin_deactivates_reactivates_and_resets_passwords(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    root_id = await add_user(database_url, "root", role="admin")
+    gus_id = await add_user(database_url, "gus")
+    # Gus is signed in in another browser.
+    async with httpx.AsyncClient(transport=app._transport, base_url=app.base_url) as gus:
+        assert (await login(gus, "gus")).status_code == 303
+        assert (await gus.get("/caseworker/")).status_code == 200
+
+        assert (await login(app, "root")).status_code == 303
+        token = await csrf_of(app, "/caseworker/admin/users")
+        # Someone leaves: deactivated, signed out everywhere, cannot log in again.
+        response = await app.post(
+            f"/caseworker/admin/users/{gus_id}/active", data={"csrf": token, "active": "0"}
+        )
+        assert response.headers["location"].endswith("?done=done")
+        assert db_get(database_url, User, gus_id).active is False
+        assert "/caseworker/login" in (await gus.get("/caseworker/")).headers["location"]
+        assert (await login(gus, "gus")).status_code == 401
+        assert not db_rows(database_url, select(UserSession).where(UserSession.user_id == gus_id))
+        # An admin cannot lock themself out.
+        response = await app.post(
+            f"/caseworker/admin/users/{root_id}/active", data={"csrf": token, "active": "0"}
+        )
+        assert response.headers["location"].endswith("?error=cannot_deactivate_self")
+        assert db_get(database_url, User, root_id).active is True
+        # Back, with a new password set by the admin (too short is refused).
+        await app.post(
+            f"/caseworker/admin/users/{gus_id}/active", data={"csrf": token, "active": "1"}
+        )
+        response = await app.post(
+            f"/caseworker/admin/users/{gus_id}/password", data={"csrf": token, "password": "short"}
+        )
+        assert response.headers["location"].endswith("?error=bad_password")
+        response = await app.post(
+            f"/caseworker/admin/users/{gus_id}/password",
+            data={"csrf": token, "password": "a brand new secret"},
+        )
+        assert response.headers["location"].endswith("?done=password_changed")
+        assert (await login(gus, "gus")).status_code == 401
+        assert (await login(gus, "gus", "a brand new secret")).status_code == 303
+        # Without the admin role, none of this is allowed.
+        gus_token = await csrf_of(gus)
+        response = await gus.post(
+            f"/caseworker/admin/users/{root_id}/active", data={"csrf": gus_token, "active": "0"}
+        )
+        assert response.status_code == 403
+    assert db_get(database_url, User, root_id).active is True
+    page = (await app.get("/caseworker/admin/users")).text
+    assert "Deactivate" in page and "Set a new password" in page
+    assert [a for a in audit_about(database_url, gus_id) if a != "create_user"] == [
+        "deactivate_user",
+        "activate_user",
+        "reset_password",
+    ]
+
+
+async def test_caseworker_changes_own_password_and_other_browsers_are_signed_out(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    ana_id = await add_user(database_url, "ana")
+    async with httpx.AsyncClient(transport=app._transport, base_url=app.base_url) as other:
+        assert (await login(other, "ana")).status_code == 303
+        assert (await login(app, "ana")).status_code == 303
+        token = await csrf_of(app, "/caseworker/account/password")
+        form = {"csrf": token, "new": "my new long secret", "confirm": "my new long secret"}
+        for current, new, error in (
+            ("not my password", form["new"], "wrong_password"),
+            ("correct horse battery", "something different", "passwords_differ"),
+        ):
+            response = await app.post(
+                "/caseworker/account/password", data={**form, "current": current, "confirm": new}
+            )
+            assert response.headers["location"].endswith(f"?error={error}")
+        short = {**form, "current": "correct horse battery", "new": "short", "confirm": "short"}
+        response = await app.post("/caseworker/account/password", data=short)
+        assert response.headers["location"].endswith("?error=bad_password")
+        assert (await other.get("/caseworker/")).status_code == 200  # nothing changed yet
+
+        response = await app.post(
+            "/caseworker/account/password", data={**form, "current": "correct horse battery"}
+        )
+        assert response.headers["location"].endswith("?done=password_changed")
+        assert "Password changed." in (await app.get(response.headers["location"])).text
+        assert (await app.get("/caseworker/")).status_code == 200  # this browser stays in
+        assert (await other.get("/caseworker/")).status_code == 303  # the other is signed out
+        await app.post("/caseworker/logout", data={"csrf": await csrf_of(app)})
+        assert (await login(app, "ana")).status_code == 401
+        assert (await login(app, "ana", "my new long secret")).status_code == 303
+    assert audit_about(database_url, ana_id) == ["change_password"]
 
 
 async def test_queue_is_ordered_by_priority_then_waiting_time_and_filters(
