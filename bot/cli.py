@@ -8,7 +8,7 @@ intake evaluate   NLU accuracy per language (blind test + dev sets); writes docs
 intake content    check the program content pack; writes docs/program-content.md (SMS cost, sources)
 intake telegram-webhook   register this app's Telegram webhook (secret token, allowed updates)
 intake telegram-poll      local development: read Telegram by polling (removes the webhook!)
-intake user       caseworker accounts: create, unlock
+intake user       caseworker accounts: create, unlock, deactivate, activate
 intake token      integration API tokens: create, revoke
 """
 
@@ -306,6 +306,15 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_active(args: argparse.Namespace) -> int:
+    from bot.caseworker import accounts
+
+    active = args.user_command == "activate"
+    asyncio.run(accounts.set_active(Settings.from_env(), args.username, active))
+    _progress(f"[user] {args.username} {'reactivated' if active else 'deactivated'}")
+    return 0
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from bot.caseworker import accounts
 
@@ -343,6 +352,13 @@ def _add_account_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
     unlock = user.add_parser("unlock", help="lift a lock-out after failed logins")
     unlock.add_argument("username")
     unlock.set_defaults(func=cmd_user_unlock)
+    for name, text in (
+        ("deactivate", "deactivate an account (signed out everywhere, cannot log in)"),
+        ("activate", "reactivate a deactivated account"),
+    ):
+        command = user.add_parser(name, help=text)
+        command.add_argument("username")
+        command.set_defaults(func=cmd_user_active)
     token = sub.add_parser("token", help="integration API tokens").add_subparsers(
         dest="token_command", required=True
     )

@@ -60,6 +60,23 @@ async def unlock_user(settings: Settings, username: str) -> None:
         await engine.dispose()
 
 
+async def set_active(settings: Settings, username: str, active: bool) -> None:
+    """Deactivate (signed out everywhere, no more logins) or reactivate an account."""
+    engine, sessions = await _sessions(settings)
+    try:
+        async with sessions() as s:
+            user = await s.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise ValueError(f"no account named {username!r}")
+            user.active = active
+            if not active:
+                await security.end_sessions(s, user.id)
+            s.add(_cli_audit("activate_user" if active else "deactivate_user", subject=user.id))
+            await s.commit()
+    finally:
+        await engine.dispose()
+
+
 async def create_token(settings: Settings, name: str, scopes: list[str]) -> tuple[str, str]:
     engine, sessions = await _sessions(settings)
     try:

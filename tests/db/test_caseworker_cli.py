@@ -42,5 +42,20 @@ def test_cli_creates_accounts_and_tokens(
     assert main(["token", "revoke", row.id]) == 0
     [row] = db_rows(database_url, select(ApiToken))
     assert row.revoked_at is not None
+    # Someone leaves: deactivated from the command line, then back.
+    assert main(["user", "deactivate", "zoe"]) == 0
+    [user] = db_rows(database_url, select(User))
+    assert user.active is False
+    assert main(["user", "activate", "zoe"]) == 0
+    [user] = db_rows(database_url, select(User))
+    assert user.active is True
+    assert main(["user", "deactivate", "nobody"]) == 1
+    assert "no account named 'nobody'" in capsys.readouterr().err
     actions = [e.action for e in db_rows(database_url, select(AuditEntry))]
-    assert actions == ["create_user", "create_token", "revoke_token"]
+    assert actions == [
+        "create_user",
+        "create_token",
+        "revoke_token",
+        "deactivate_user",
+        "activate_user",
+    ]
