@@ -7,8 +7,11 @@ as the operator (``actor = "cli"``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.caseworker import security
 from bot.settings import Settings
@@ -45,36 +48,37 @@ async def create_user(
         await engine.dispose()
 
 
-async def unlock_user(settings: Settings, username: str) -> None:
+@contextlib.asynccontextmanager
+async def _named_account(
+    settings: Settings, username: str
+) -> AsyncIterator[tuple[AsyncSession, User]]:
+    """The account called ``username``, in a session committed when the block ends."""
     engine, sessions = await _sessions(settings)
     try:
         async with sessions() as s:
             user = await s.scalar(select(User).where(User.username == username))
             if user is None:
                 raise ValueError(f"no account named {username!r}")
-            user.locked_until = None
-            user.failed_logins = 0
-            s.add(_cli_audit("unlock_user", subject=user.id))
+            yield s, user
             await s.commit()
     finally:
         await engine.dispose()
+
+
+async def unlock_user(settings: Settings, username: str) -> None:
+    async with _named_account(settings, username) as (s, user):
+        user.locked_until = None
+        user.failed_logins = 0
+        s.add(_cli_audit("unlock_user", subject=user.id))
 
 
 async def set_active(settings: Settings, username: str, active: bool) -> None:
     """Deactivate (signed out everywhere, no more logins) or reactivate an account."""
-    engine, sessions = await _sessions(settings)
-    try:
-        async with sessions() as s:
-            user = await s.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise ValueError(f"no account named {username!r}")
-            user.active = active
-            if not active:
-                await security.end_sessions(s, user.id)
-            s.add(_cli_audit("activate_user" if active else "deactivate_user", subject=user.id))
-            await s.commit()
-    finally:
-        await engine.dispose()
+    async with _named_account(settings, username) as (s, user):
+        user.active = active
+        if not active:
+            await security.end_sessions(s, user.id)
+        s.add(_cli_audit("activate_user" if active else "deactivate_user", subject=user.id))
 
 
 async def create_token(settings: Settings, name: str, scopes: list[str]) -> tuple[str, str]:

@@ -1,16 +1,19 @@
-"""``intake user create`` / ``intake token create`` / ``revoke`` against SQLite and PostgreSQL."""
+"""``intake user create/unlock/deactivate/activate`` and ``intake token create/revoke``, against
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.caseworker import security
 from bot.cli import main
 from bot.store.caseworkers import ApiToken, AuditEntry, User
-from tests.caseworker_support import db_rows
+from bot.store.models import utcnow
+from tests.caseworker_support import db_execute, db_rows
 
 
 def test_cli_creates_accounts_and_tokens(
@@ -42,6 +45,15 @@ def test_cli_creates_accounts_and_tokens(
     assert main(["token", "revoke", row.id]) == 0
     [row] = db_rows(database_url, select(ApiToken))
     assert row.revoked_at is not None
+    # A lock-out lifted from the command line.
+    db_execute(
+        database_url,
+        update(User).values(failed_logins=2, locked_until=utcnow() + timedelta(minutes=5)),
+    )
+    assert main(["user", "unlock", "zoe"]) == 0
+    [user] = db_rows(database_url, select(User))
+    assert (user.locked_until, user.failed_logins) == (None, 0)
+
     # Someone leaves: deactivated from the command line, then back.
     assert main(["user", "deactivate", "zoe"]) == 0
     [user] = db_rows(database_url, select(User))
@@ -56,6 +68,7 @@ def test_cli_creates_accounts_and_tokens(
         "create_user",
         "create_token",
         "revoke_token",
+        "unlock_user",
         "deactivate_user",
         "activate_user",
     ]
