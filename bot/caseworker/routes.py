@@ -191,9 +191,14 @@ def require(ctx: Ctx, role: Role) -> None:
         raise Forbidden(ctx.lang)
 
 
-def back_to(referral_id: str, **flash: str) -> RedirectResponse:
+def redirect(path: str, **flash: str) -> RedirectResponse:
+    """303 to a page of this app; ``done`` / ``error`` name one of our own messages (``_flash``)."""
     query = f"?{urlencode(flash)}" if flash else ""
-    return RedirectResponse(f"{PREFIX}/referrals/{referral_id}{query}", status_code=303)
+    return RedirectResponse(f"{PREFIX}{path}{query}", status_code=303)
+
+
+def back_to(referral_id: str, **flash: str) -> RedirectResponse:
+    return redirect(f"/referrals/{referral_id}", **flash)
 
 
 def _flash(request: Request, name: str) -> str | None:
@@ -607,10 +612,10 @@ async def create_user(ctx: Signed) -> Response:
             form.get("ui_language", "en"),
         )
     except security.AccountError as exc:
-        return RedirectResponse(f"{PREFIX}/admin/users?error={exc.code}", status_code=303)
+        return redirect("/admin/users", error=exc.code)
     audit.record(ctx.s, ctx.user, "create_user", subject=user.id, role=user.role)
     await ctx.s.commit()
-    return RedirectResponse(f"{PREFIX}/admin/users", status_code=303)
+    return redirect("/admin/users")
 
 
 async def _account(ctx: Ctx, user_id: str) -> tuple[User, dict[str, str]]:
@@ -622,12 +627,6 @@ async def _account(ctx: Ctx, user_id: str) -> tuple[User, dict[str, str]]:
     return user, form
 
 
-def _to_users(error: str | None = None, done: str | None = None) -> RedirectResponse:
-    flash = {k: v for k, v in (("error", error), ("done", done)) if v}
-    query = f"?{urlencode(flash)}" if flash else ""
-    return RedirectResponse(f"{PREFIX}/admin/users{query}", status_code=303)
-
-
 @router.post("/admin/users/{user_id}/unlock")
 async def unlock_user(user_id: str, ctx: Signed) -> Response:
     user, _ = await _account(ctx, user_id)
@@ -635,7 +634,7 @@ async def unlock_user(user_id: str, ctx: Signed) -> Response:
     user.failed_logins = 0
     audit.record(ctx.s, ctx.user, "unlock_user", subject=user.id)
     await ctx.s.commit()
-    return _to_users(done="done")
+    return redirect("/admin/users", done="done")
 
 
 @router.post("/admin/users/{user_id}/active")
@@ -643,14 +642,14 @@ async def set_active(user_id: str, ctx: Signed) -> Response:
     """Deactivate (someone left: signed out everywhere, cannot log in) or reactivate."""
     user, form = await _account(ctx, user_id)
     active = form.get("active") == "1"
-    if user.id == ctx.user.id and not active:
-        return _to_users(error="cannot_deactivate_self")  # an admin must not lock everyone out
+    if user.id == ctx.user.id and not active:  # an admin must not lock everyone out
+        return redirect("/admin/users", error="cannot_deactivate_self")
     user.active = active
     if not active:
         await security.end_sessions(ctx.s, user.id)
     audit.record(ctx.s, ctx.user, "activate_user" if active else "deactivate_user", subject=user.id)
     await ctx.s.commit()
-    return _to_users(done="done")
+    return redirect("/admin/users", done="done")
 
 
 @router.post("/admin/users/{user_id}/password")
@@ -660,13 +659,13 @@ async def reset_password(user_id: str, ctx: Signed) -> Response:
     try:
         security.set_password(user, form.get("password", ""))
     except security.AccountError as exc:
-        return _to_users(error=exc.code)
+        return redirect("/admin/users", error=exc.code)
     await security.end_sessions(ctx.s, user.id, keep=ctx.session.id)
     user.failed_logins = 0
     user.locked_until = None
     audit.record(ctx.s, ctx.user, "reset_password", subject=user.id)
     await ctx.s.commit()
-    return _to_users(done="password_changed")
+    return redirect("/admin/users", done="password_changed")
 
 
 # -- one's own account ---------------------------------------------------------------------
@@ -693,10 +692,10 @@ async def change_password(ctx: Signed) -> Response:
         )
     except security.AccountError as exc:
         await ctx.s.rollback()
-        return RedirectResponse(f"{PREFIX}/account/password?error={exc.code}", status_code=303)
+        return redirect("/account/password", error=exc.code)
     audit.record(ctx.s, ctx.user, "change_password", subject=ctx.user.id)
     await ctx.s.commit()
-    return RedirectResponse(f"{PREFIX}/account/password?done=password_changed", status_code=303)
+    return redirect("/account/password", done="password_changed")
 
 
 # -- wiring --------------------------------------------------------------------------------
