@@ -126,6 +126,12 @@ async def running_app(
             yield client
 
 
+def another_browser(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A second client of the same running app, with its own cookies (another signed-in browser)."""
+    app = client.app  # type: ignore[attr-defined]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=client.base_url)
+
+
 async def wait_for(
     predicate: Callable[[], Any],
     timeout: float = 30.0,  # noqa: ASYNC109

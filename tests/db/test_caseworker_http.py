@@ -27,7 +27,7 @@ from tests.caseworker_support import (
     login,
     make_referral,
 )
-from tests.helpers import FakeRasa, echo_answer, make_settings, running_app
+from tests.helpers import FakeRasa, another_browser, echo_answer, make_settings, running_app
 
 
 @pytest.fixture
@@ -392,7 +392,7 @@ async def test_admin_deactivates_reactivates_and_resets_passwords(
     root_id = await add_user(database_url, "root", role="admin")
     gus_id = await add_user(database_url, "gus")
     # Gus is signed in in another browser.
-    async with httpx.AsyncClient(transport=app._transport, base_url=app.base_url) as gus:
+    async with another_browser(app) as gus:
         assert (await login(gus, "gus")).status_code == 303
         assert (await gus.get("/caseworker/")).status_code == 200
 
@@ -448,7 +448,7 @@ async def test_caseworker_changes_own_password_and_other_browsers_are_signed_out
     app: httpx.AsyncClient, database_url: str
 ) -> None:
     ana_id = await add_user(database_url, "ana")
-    async with httpx.AsyncClient(transport=app._transport, base_url=app.base_url) as other:
+    async with another_browser(app) as other:
         assert (await login(other, "ana")).status_code == 303
         assert (await login(app, "ana")).status_code == 303
         token = await csrf_of(app, "/caseworker/account/password")

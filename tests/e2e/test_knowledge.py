@@ -90,7 +90,7 @@ async def test_out_of_scope_says_what_it_can_do_and_offers_a_person(
     [
         ("hello", "please help my boyfriend is hitting me", "en"),
         ("bonjour", "aidez moi je suis en danger", "fr"),
-        # The model alone misreads this one (held-out report); the action's safety net catches it.
+        # DIET used to misread this one; the action's safety net catches it whatever the model says.
         ("bonjour", "je veux mettre fin a mes jours", "fr"),
         ("hello", "i want to end my life", "en"),
     ],
