@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
-from actions.i18n import TEXTS, Language
-from actions.knowledge import URGENT_TOPIC, answer, is_urgent, topic_titles
-from bot import referrals
-from bot.settings import Settings
-from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
+from actions.i18n import TEXTS
+from actions.knowledge import topic_titles
+from actions.safety import answer_crisis
+from actions.store import language_of, rules, store
+from bot import referrals, safety
 
 log = logging.getLogger(__name__)
 
@@ -26,20 +24,6 @@ MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05
 # Topics never worth suggesting as "did you mean": they are not questions about the program.
 NOT_SUGGESTED = frozenset({"out_of_scope", "urgent_help"})
-
-
-def language_of(tracker: Tracker) -> Language:
-    value = tracker.get_slot("language")
-    return "fr" if value == "fr" else "en"
-
-
-@lru_cache(maxsize=1)
-def _store() -> Engine:
-    url = Settings.from_env().database_url
-    ensure_sqlite_dir(url)
-    engine = create_engine(sync_url(url), pool_pre_ping=True)
-    install_sqlite_pragmas(engine)
-    return engine
 
 
 class ActionSyncLanguage(Action):
@@ -72,10 +56,9 @@ class ActionClarify(Action):
     ) -> list[dict[str, Any]]:
         lang = language_of(tracker)
         latest = tracker.latest_message or {}
-        if is_urgent(latest.get("text") or ""):  # never answer danger with "did you mean...?"
-            log.warning("safety net: unclear urgent message answered as urgent_help")
-            answer(dispatcher, URGENT_TOPIC, lang)
-            return []
+        found = safety.crisis_in(latest.get("text") or "")
+        if found is not None:  # never answer danger with "did you mean...?"
+            return await answer_crisis(dispatcher, tracker, found)
         ranking = latest.get("intent_ranking") or []
         titles = topic_titles(lang)
         # Gibberish is recognised as its own intent ("nonsense"): guessing topics from it would
@@ -118,6 +101,6 @@ class ActionRequestHuman(Action):
 
     @staticmethod
     def _request(conversation_id: str, language: str) -> str | None:
-        with Session(_store()) as session:
-            referral = referrals.request_contact(session, conversation_id, language)
+        with Session(store()) as session:
+            referral = referrals.request_contact(session, conversation_id, language, rules=rules())
             return referral.id if referral else None

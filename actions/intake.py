@@ -29,13 +29,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions import knowledge
-from actions.actions import _store, language_of
 from actions.i18n import Language
 from actions.intake_texts import CONSENT_VERSION, LABELS, VALUES, text
-from bot import referrals
-from bot.intake import countries, parse, progress, screening
+from actions.safety import answer_crisis
+from actions.store import language_of, rules, store
+from bot import referrals, safety
+from bot.intake import countries, parse, progress
 from bot.intake.text import fold, has_phrase
-from bot.settings import Settings
 from bot.store.intake import IntakeStatus
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ FORM = "intake_form"
 # Below this NLU confidence a message is taken as an answer, never as a question; a message that
 # does not parse as an answer to the question asked needs less ("attendez, c'est ouvert?" 0.76).
 INTERRUPTION_CONFIDENCE = 0.8
+# The classifier's urgent_help takes less: a crisis missed costs far more than a false alarm.
+CRISIS_CONFIDENCE = 0.5
 UNPARSED_INTERRUPTION_CONFIDENCE = 0.6
 # Intents that are answers or small talk, never a question to answer mid-form.
 NOT_INTERRUPTIONS = frozenset(
@@ -154,11 +156,6 @@ def intake_of(tracker: Tracker) -> dict[str, Any]:
     return intake
 
 
-def _rules() -> screening.RuleSet:
-    # Read at every use: the operator's edits apply without a restart.
-    return screening.load_rules(Settings.from_env().screening_rules_path)
-
-
 def _buttons(field: Field, language: Language) -> list[dict[str, str]]:
     return [{"title": text(key, language), "payload": payload} for key, payload in field.buttons]
 
@@ -167,53 +164,44 @@ def _buttons(field: Field, language: Language) -> list[dict[str, str]]:
 
 
 def _save(conversation_id: str, values: dict[str, Any], language: str) -> None:
-    with Session(_store()) as session:
+    with Session(store()) as session:
         progress.save_answers(session, conversation_id, values, language)
 
 
 def _consent(conversation_id: str, given: bool, language: str) -> None:
-    with Session(_store()) as session:
+    with Session(store()) as session:
         progress.record_consent(session, conversation_id, given, CONSENT_VERSION, language)
 
 
 def _saved(conversation_id: str) -> tuple[str | None, bool, dict[str, Any]]:
-    with Session(_store()) as session:
+    with Session(store()) as session:
         saved = progress.get(session, conversation_id)
         if saved is None:
             return None, False, {}
         return saved.status, bool(saved.consent_given), dict(saved.answers or {})
 
 
-def _handoff(conversation_id: str, language: str, intake: dict[str, Any]) -> str | None:
-    result = screening.evaluate(_rules(), intake)
-    with Session(_store()) as session:
-        referral = referrals.request_contact(
-            session, conversation_id, language, flags=result.flags, priority=result.priority
-        )
+def _handoff(conversation_id: str, language: str) -> str | None:
+    # The answers so far are already saved (after every answer): the referral reads them.
+    with Session(store()) as session:
+        referral = referrals.request_contact(session, conversation_id, language, rules=rules())
         return referral.id if referral else None
 
 
 def _submit(conversation_id: str, language: str, intake: dict[str, Any]) -> tuple[str, str]:
-    result = screening.evaluate(_rules(), intake)
-    with Session(_store()) as session:
+    with Session(store()) as session:
         progress.save_answers(session, conversation_id, intake, language)
-        referral = referrals.submit_intake(
-            session,
-            conversation_id,
-            intake=intake,
-            language=language,
-            outcome=result.outcome,
-            reasons=result.reasons,
-            flags=result.flags,
-            priority=result.priority,
+        submitted = referrals.submit_intake(
+            session, conversation_id, intake=intake, language=language, rules=rules()
         )
-        if referral is None:
+        if submitted is None:
             raise LookupError("unknown conversation")
+        referral, result = submitted
         return referral.id, result.outcome
 
 
 def _clear(conversation_id: str) -> None:
-    with Session(_store()) as session:
+    with Session(store()) as session:
         progress.clear_answers(session, conversation_id)
 
 
@@ -359,7 +347,7 @@ class ValidateIntakeForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if tracker.get_slot("intake_stage") in ("declined", "paused"):
+        if tracker.get_slot("intake_stage") in ("declined", "paused", "crisis"):
             return []  # the form ends; action_intake_done says the right thing
         if channel_of(tracker) != "telegram":  # SMS already has a number; web has none to give
             return [s for s in domain_slots if s != "intake_phone"]
@@ -381,15 +369,17 @@ class ValidateIntakeForm(FormValidationAction):
         conversation_id = tracker.sender_id
         intent, confidence = _intent(tracker)
 
-        if knowledge.is_urgent(message):
-            # Danger or an emergency: urgent help (911, a person), and no more questions now.
-            knowledge.answer(dispatcher, knowledge.URGENT_TOPIC, ctx.language)
-            log.warning("urgent message during intake: form paused")
-            return {slot: None, "intake_stage": "paused"}
+        found = safety.crisis_in(message)
+        if found is not None or (
+            intent == knowledge.URGENT_TOPIC and confidence >= CRISIS_CONFIDENCE
+        ):
+            # A crisis beats the form: emergency guidance, an urgent referral, no more questions
+            # (the answers so far stay saved). The app's patterns usually answered it already.
+            await answer_crisis(dispatcher, tracker, found)
+            log.warning("crisis during intake: form stopped")
+            return {slot: None, "intake_stage": "crisis"}
         if wants_person(message, intent, confidence):
-            referral_id = await asyncio.to_thread(
-                _handoff, conversation_id, ctx.language, intake_of(tracker)
-            )
+            referral_id = await asyncio.to_thread(_handoff, conversation_id, ctx.language)
             log.info("handoff requested during intake referral=%s", referral_id)
             dispatcher.utter_message(text=text("handoff_in_form", ctx.language))
             return {slot: None}
@@ -568,6 +558,8 @@ class ActionIntakeDone(Action):
         if stage == "declined":
             dispatcher.utter_message(text=text("declined", language))
             return _reset(consent=False)
+        if stage == "crisis":  # the emergency guidance was the answer; nothing more now
+            return [SlotSet("intake_stage", None), SlotSet("intake_reask", None)]
         if stage == "paused":
             dispatcher.utter_message(
                 text=text("paused", language), buttons=_continue_buttons(language)

@@ -8,15 +8,14 @@ live on the next message without retraining or restarting.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import TEXTS, Language
-from bot import knowledge
-from bot.language import normalise
+from actions.safety import answer_crisis
+from bot import knowledge, safety
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +36,7 @@ def current_pack() -> knowledge.Pack:
     return _cache["pack"]
 
 
-# A deterministic safety net under the classifier: a message about suicide, violence against the
-# person or a medical emergency always gets the urgent-help answer (911 and a person), whatever
-# topic the model guessed. Matched on the lowercased text without accents. Kept narrow on
-# purpose: fear of what happens after a return ("they will kill me there") is fear_of_return.
-URGENT = re.compile(
-    r"\b(suicid\w*|kill myself|end my life|end it all|want to die|dont want to live|"
-    r"don't want to live|hurting me|hits me|hitting me|beats me|beating me|ambulance|"
-    r"bleeding|overdose|cant breathe|can't breathe|medical emergency|"
-    r"(?:vais|veux|envie de|pense a) me tuer|me suicider|mettre fin a mes jours|en finir|"
-    r"veux mourir|plus vivre|me frappe|"
-    r"me bat|me fait du mal|je saigne|surdose|pas respirer|pas a respirer|urgence medicale)\b"
-)
-URGENT_TOPIC = "urgent_help"
-
-
-def is_urgent(text: str) -> bool:
-    return bool(URGENT.search(normalise(text)))
+URGENT_TOPIC = "urgent_help"  # the classifier's crisis intent: answered by actions/safety.py
 
 
 def answer(dispatcher: CollectingDispatcher, topic_id: str, lang: Language) -> bool:
@@ -91,9 +74,9 @@ class ActionAnswerTopic(Action):
         lang: Language = "fr" if tracker.get_slot("language") == "fr" else "en"
         latest = tracker.latest_message or {}
         intent = (latest.get("intent") or {}).get("name") or ""
-        if intent != URGENT_TOPIC and is_urgent(latest.get("text") or ""):
-            log.warning("safety net: urgent message answered as urgent_help (model: %s)", intent)
-            intent = URGENT_TOPIC
+        found = safety.crisis_in(latest.get("text") or "")
+        if intent == URGENT_TOPIC or found is not None:
+            return await answer_crisis(dispatcher, tracker, found)
         if not answer(dispatcher, intent, lang):
             # An intent without a topic in the pack: say so rather than guess an answer.
             log.error("no content for topic=%s", intent)

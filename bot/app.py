@@ -63,6 +63,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         engine,
         default_language=settings.default_language,  # type: ignore[arg-type]
         intents=domain_intents(),
+        screening_rules_path=settings.screening_rules_path,
     )
     try:
         yield Runtime(db, engine, conversations)

@@ -2,15 +2,24 @@
 
     channel verified and parsed it  ->  receive():
       1. persist the inbound message, idempotent on the channel's own message id
-      2. keyword layer (``engine_input``): a numbered option ("1", "deux") becomes its button's
+      2. safety layer (``bot/safety.py``), before anything else, in every state (a form, a
+         caseworker's conversation, after STOP, Rasa down): a crisis (self-harm, violence or
+         danger now, a medical emergency) is answered by the app itself with emergency guidance
+         (``content/crisis.yml``), puts the conversation on top of the caseworker queue (an
+         urgent referral flagged ``crisis``) and stops any form in Rasa; it never reaches Rasa,
+         so it never starts a form. A close removal date or a fear of detention raises its flag
+         (on every referral from the conversation, now and later) and goes on to Rasa.
+      3. keyword layer (``engine_input``): a numbered option ("1", "deux") becomes its button's
          payload; STOP/ARRET, START/REPRENDRE, HELP/AIDE, delete-my-data and media-only messages
          are answered by the app itself; HUMAN/HUMAIN/AGENT becomes Rasa's human_handoff intent;
-         language menus and switches. An opted-out contact gets nothing until START.
-      3. route: a conversation a caseworker has taken is left for them; otherwise the engine
-      4. engine (Rasa over HTTP); if it does not answer, the message stays ``pending``, the
+         language menus and switches. SMS opt-out words (Twilio's: STOP, CANCEL, END, QUIT...)
+         opt out only on SMS; elsewhere "cancel" reaches the form. An opted-out contact gets
+         nothing until START, except HELP, delete-my-data and crisis guidance.
+      4. route: a conversation a caseworker has taken is left for them; otherwise the engine
+      5. engine (Rasa over HTTP); if it does not answer, the message stays ``pending``, the
          person gets one short notice in their language, and ``process_pending`` (run by the
          retry worker) answers it when Rasa is back
-      5. replies are stored as outbound messages; the channel renders them (web: in the
+      6. replies are stored as outbound messages; the channel renders them (web: in the
          response; SMS and Telegram: the durable outbox in ``bot/channels/outbox.py`` sends them)
 
 Messages of one conversation are processed one at a time and in order (a per-conversation
@@ -24,16 +33,19 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import keywords
+from bot import crisis, keywords, referrals, safety
 from bot import language as lang
 from bot.engine import Button, EngineUnavailable, RasaEngine, Reply
 from bot.i18n import t
+from bot.intake import screening
 from bot.store.channels import ContactOptOut, OptOutSource
 from bot.store.models import (
     Author,
@@ -46,6 +58,7 @@ from bot.store.models import (
     OutboundStatus,
     Referral,
 )
+from bot.store.safety import ConversationFlag, FlagSource
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +122,11 @@ _KEYWORD_COMMANDS = {
 
 # Channels that show buttons as numbered options, so "1" / "deux" pick one (bot/channels/sms.py).
 NUMBERED_OPTION_CHANNELS = frozenset({"sms"})
+# What an opted-out contact can still ask for (and get an answer to).
+ALLOWED_AFTER_OPT_OUT = frozenset(
+    {Command.OPT_IN, Command.HELP, Command.DELETE_ASK, Command.DELETE_CONFIRM,
+     Command.DELETE_CANCEL}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,11 +145,13 @@ def engine_input(
     options: Sequence[str] = (),
     numbered: bool = False,
     media: bool = False,
+    channel: str = "web",
 ) -> EngineInput:
     """The keyword layer: what to send Rasa for this text, and in which language to answer.
 
     ``options`` are the button payloads of the last reply; ``numbered`` when the channel showed
-    them as numbered options (SMS), so that "1" or "deux" picks one.
+    them as numbered options (SMS), so that "1" or "deux" picks one. ``channel`` decides which
+    words opt out (``bot/keywords.py``).
     """
     stripped = text.strip()
     if media and not stripped:
@@ -143,7 +163,7 @@ def engine_input(
         confirm = stripped == DELETE_CONFIRM_PAYLOAD
         command = Command.DELETE_CONFIRM if confirm else Command.DELETE_CANCEL
         return EngineInput(current or default, stripped, command)
-    keyword = keywords.match(stripped)
+    keyword = keywords.match(stripped, channel)
     if keyword is not None:
         language = keyword.language or lang.resolve(current, "", hint, default)
         if keyword.keyword == keywords.Keyword.HUMAN:
@@ -173,11 +193,15 @@ class ConversationService:
         *,
         default_language: lang.Language,
         intents: frozenset[str],
+        screening_rules_path: Path,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
         self._default_language = default_language
         self._intents = intents
+        self._rules_path = screening_rules_path
+        self._today = today
         self._locks: dict[str, asyncio.Lock] = {}
         self.delivery_hooks: dict[str, DeliveryHook] = {}
         # Erases a person's conversations from Rasa's tracker store (set by the app).
@@ -320,6 +344,7 @@ class ConversationService:
             contact_id = conversation.contact_id
         answered = 0
         for message in backlog:
+            media = bool((message.payload or {}).get("media"))
             step = engine_input(
                 message.text,
                 current,  # type: ignore[arg-type]
@@ -328,22 +353,36 @@ class ConversationService:
                 self._intents,
                 options=await self._last_options(conversation_id),
                 numbered=channel in NUMBERED_OPTION_CHANNELS,
-                media=bool((message.payload or {}).get("media")),
+                media=media,
+                channel=channel,
             )
+            # 2. safety first: in every state, before keywords, routing and Rasa.
+            signals = safety.Signals() if media else self._assess(message.text, step.language)
+            if signals.flags:
+                await self._raise_flags(conversation_id, signals)
+            if signals.crisis is not None:
+                current = await self._answer_crisis(
+                    conversation_id, message.id, signals.crisis, step.language
+                )
+                answered += 1
+                continue
             if with_caseworker and step.command is None:
                 continue
             opted_out = await self.is_opted_out(contact_id)
             if step.command == Command.OPT_IN and not opted_out:
                 step = EngineInput(step.language, "/greet")  # Telegram's /start: just hello
-            if opted_out and step.command != Command.OPT_IN:
+            if opted_out and step.command not in ALLOWED_AFTER_OPT_OUT:
                 # Opted out: store what they sent, answer nothing (a second STOP included).
                 await self._mark_handled(message.id, step.language)
                 log.info("opted-out contact: no reply conversation=%s", conversation_id)
             elif step.command is not None:
-                if not await self._answer_command(conversation_id, contact_id, message.id, step):
+                if not await self._answer_command(
+                    conversation_id, contact_id, message.id, step, always_send=opted_out
+                ):
                     return answered  # the contact and everything about them were erased
             else:
                 try:
+                    await self._sync_engine(conversation_id)
                     replies = await self._engine.send(
                         conversation_id, step.text, {"language": step.language, "channel": channel}
                     )
@@ -354,6 +393,90 @@ class ConversationService:
             current = step.language
             answered += 1
         return answered
+
+    # -- the safety layer -------------------------------------------------------------------
+
+    def _rules(self) -> screening.RuleSet:
+        return screening.current_rules(self._rules_path)
+
+    def _assess(self, text: str, language: lang.Language) -> safety.Signals:
+        rules = self._rules()
+        return safety.assess(text, language, self._today(), rules.urgent_within_days)
+
+    async def _raise_flags(self, conversation_id: str, signals: safety.Signals) -> None:
+        """Record the flags on the conversation and on its open referral, if any (a crisis also
+        creates the referral: ``_answer_crisis``)."""
+        rules = self._rules()
+        async with self._sessions() as s:
+            await s.run_sync(
+                lambda sync: referrals.raise_flags(
+                    sync, conversation_id, signals.flags, source=FlagSource.PATTERNS, rules=rules
+                )
+            )
+        log.warning("safety flags raised flags=%s conversation=%s", signals.flags, conversation_id)
+
+    async def _answer_crisis(
+        self,
+        conversation_id: str,
+        message_id: int,
+        found: safety.Crisis,
+        current: lang.Language,
+    ) -> lang.Language:
+        """Emergency guidance, every time, whatever the state; an urgent referral on top of the
+        queue; any form in Rasa stopped. Works with Rasa down. Returns the reply language."""
+        language: lang.Language = found.language or current  # type: ignore[assignment]
+        text = "\n\n".join(crisis.load().replies(found.concern, language))
+        rules = self._rules()
+        async with self._sessions() as s:
+            referral = await s.run_sync(
+                lambda sync: referrals.request_contact(sync, conversation_id, language, rules=rules)
+            )
+            message = await s.get(Message, message_id)
+            assert message is not None
+            out = self._outbound(
+                conversation_id,
+                message,
+                text,
+                {"always_send": True, "safety": "crisis"},
+                language,
+                Author.SYSTEM,
+            )
+            s.add(out)
+            message.status = InboundStatus.HANDLED
+            message.language = language
+            conversation = await s.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.language = language
+            await s.commit()
+        log.warning(
+            "crisis answered concern=%s conversation=%s referral=%s",
+            found.concern,
+            conversation_id,
+            referral.id if referral else None,
+        )
+        try:
+            await self._sync_engine(conversation_id)
+        except EngineUnavailable:
+            log.warning(
+                "form not stopped yet (engine unavailable) conversation=%s", conversation_id
+            )
+        return language
+
+    async def _sync_engine(self, conversation_id: str) -> None:
+        """After a crisis, make sure Rasa's form is stopped before Rasa sees the next message
+        (retried here until Rasa answers). Raises ``EngineUnavailable``."""
+        async with self._sessions() as s:
+            pending = await s.scalar(
+                select(ConversationFlag.flag).where(
+                    ConversationFlag.conversation_id == conversation_id,
+                    ConversationFlag.engine_synced.is_(False),
+                )
+            )
+        if pending is None:
+            return
+        await self._engine.stop_form(conversation_id)
+        async with self._sessions() as s:
+            await s.run_sync(lambda sync: referrals.mark_engine_synced(sync, conversation_id))
 
     # -- the app's own answers (keyword layer) --------------------------------------------
 
@@ -386,9 +509,18 @@ class ConversationService:
                 await s.commit()
 
     async def _answer_command(
-        self, conversation_id: str, contact_id: str, message_id: int, step: EngineInput
+        self,
+        conversation_id: str,
+        contact_id: str,
+        message_id: int,
+        step: EngineInput,
+        *,
+        always_send: bool = False,
     ) -> bool:
-        """STOP, START, HELP, delete-my-data, media: the app answers. False once erased."""
+        """STOP, START, HELP, delete-my-data, media: the app answers. False once erased.
+
+        ``always_send``: the contact opted out, and this is one of the few answers they still
+        get (HELP, the erase question and its outcome)."""
         language = step.language
         command = step.command
         if command == Command.DELETE_CONFIRM:
@@ -421,9 +553,9 @@ class ConversationService:
             out = self._outbound(
                 conversation_id, message, reply.text, reply.to_payload(), language, Author.SYSTEM
             )
-            if command == Command.OPT_OUT:
-                # The one message an opted-out contact still gets: the confirmation.
-                out.payload = {**(out.payload or {}), "opt_out_confirmation": True}
+            if command == Command.OPT_OUT or always_send:
+                # Sent even though the contact opted out: the confirmation, HELP, erasure.
+                out.payload = {**(out.payload or {}), "always_send": True}
             s.add(out)
             message.status = InboundStatus.HANDLED
             message.language = language
@@ -473,6 +605,11 @@ class ConversationService:
                     row.in_reply_to_id = None
             await s.flush()
             await s.execute(delete(Referral).where(Referral.contact_id == contact_id))
+            await s.execute(
+                delete(ConversationFlag).where(
+                    ConversationFlag.conversation_id.in_(conversation_ids)
+                )
+            )
             await s.execute(delete(Message).where(Message.conversation_id.in_(conversation_ids)))
             await s.execute(delete(Conversation).where(Conversation.contact_id == contact_id))
             await s.execute(delete(Contact).where(Contact.id == contact_id))

@@ -92,6 +92,27 @@ class RasaEngine:
         except ValueError as exc:
             raise EngineUnavailable("invalid JSON from Rasa") from exc
 
+    async def stop_form(self, sender_id: str) -> None:
+        """End any form in progress in this conversation (after a crisis the app answered
+        itself). Appends events to the tracker through Rasa's HTTP API; the answers saved in the
+        app's store stay, so the person can continue later. Raises ``EngineUnavailable``."""
+        events = [
+            {"event": "active_loop", "name": None},
+            {"event": "slot", "name": "requested_slot", "value": None},
+            {"event": "slot", "name": "intake_stage", "value": None},
+            {"event": "slot", "name": "intake_reask", "value": None},
+        ]
+        try:
+            response = await self._client.post(
+                f"/conversations/{sender_id}/tracker/events",
+                params={"include_events": "NONE"},
+                json=events,
+            )
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(f"HTTP {response.status_code}")
+
     async def is_ready(self) -> bool:
         """True when Rasa answers and has a model loaded."""
         try:

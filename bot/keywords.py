@@ -4,6 +4,11 @@ A keyword is the WHOLE message (like Twilio's own STOP filtering), compared with
 accents, punctuation or a leading "/": "Arrêt", "ARRET", "/stop" and "stop!" all opt out, but
 "I want to stop my claim" is an ordinary message. Canadian SMS rules require HELP, AIDE, INFO,
 STOP and ARRET to be answered in the matching language, so French keywords also set French.
+
+Twilio's own opt-out words (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE, and
+ARRET) opt out on SMS, because the carrier and Twilio enforce them whatever we do: the app must
+agree with them. On the web chat and Telegram, "cancel", "end" and "quit" mean what the person
+means inside a conversation (stop the form), so they go on to the assistant.
 """
 
 from __future__ import annotations
@@ -32,9 +37,6 @@ class Match:
 _WORDS: dict[str, tuple[Keyword, Language | None]] = {
     "stop": (Keyword.STOP, None),
     "unsubscribe": (Keyword.STOP, "en"),
-    "end": (Keyword.STOP, "en"),
-    "quit": (Keyword.STOP, "en"),
-    "cancel": (Keyword.STOP, "en"),
     "stopall": (Keyword.STOP, "en"),
     "arret": (Keyword.STOP, "fr"),
     "arrete": (Keyword.STOP, "fr"),
@@ -55,14 +57,26 @@ _WORDS: dict[str, tuple[Keyword, Language | None]] = {
 }
 
 
-def match(text: str) -> Match | None:
-    """The keyword this whole message is, if any.
+# Opt-out words only on SMS (Twilio's list): elsewhere they are ordinary words.
+_SMS_ONLY: dict[str, tuple[Keyword, Language | None]] = {
+    "cancel": (Keyword.STOP, "en"),
+    "end": (Keyword.STOP, "en"),
+    "quit": (Keyword.STOP, "en"),
+    "optout": (Keyword.STOP, "en"),
+    "opt out": (Keyword.STOP, "en"),
+    "revoke": (Keyword.STOP, "en"),
+}
+
+
+def match(text: str, channel: str = "sms") -> Match | None:
+    """The keyword this whole message is, if any, on this channel.
 
     A Telegram command ("/help", "/delete") is the same in every language: it keeps the
     conversation's language instead of implying English.
     """
     stripped = text.strip()
-    found = _WORDS.get(normalise(stripped.lstrip("/")))
+    key = normalise(stripped.lstrip("/"))
+    found = _WORDS.get(key) or (_SMS_ONLY.get(key) if channel == "sms" else None)
     if found is None:
         return None
     keyword, language = found

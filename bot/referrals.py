@@ -1,18 +1,25 @@
-"""Referrals: the service the actions (and the caseworker queue) call.
+"""Referrals: the service the actions, the safety layer (and the caseworker queue) call.
 
-Synchronous on purpose: the action server calls it from a worker thread with its own session.
-A contact has at most one open referral (a partial unique index): a new request or a second
-intake submission updates it instead of adding another.
+Synchronous on purpose: the action server calls it from a worker thread with its own session,
+the app through ``AsyncSession.run_sync``. A contact has at most one open referral (a partial
+unique index): a new request or a second intake submission updates it instead of adding another.
+
+Flags and priority always come from one place, ``_rescreen``: the operator's screening rules
+applied to the referral's intake (if any) plus the safety flags raised in the conversation, so a
+flag raised once (a crisis, a close removal date, a fear of detention) stays on every later
+referral from that conversation, contact requests included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.intake import progress
+from bot.intake import progress, screening
 from bot.store.models import (
     Conversation,
     ConversationStatus,
@@ -21,6 +28,7 @@ from bot.store.models import (
     ReferralStatus,
     utcnow,
 )
+from bot.store.safety import ConversationFlag, FlagSource
 
 
 def open_referral(session: Session, contact_id: str) -> Referral | None:
@@ -45,17 +53,80 @@ def _new_referral(conversation: Conversation, kind: str, language: str | None) -
     )
 
 
+def raised_flags(session: Session, conversation_id: str) -> frozenset[str]:
+    """The safety flags raised so far in a conversation."""
+    return frozenset(
+        session.scalars(
+            select(ConversationFlag.flag).where(ConversationFlag.conversation_id == conversation_id)
+        )
+    )
+
+
+def _rescreen(
+    session: Session, referral: Referral, rules: screening.RuleSet, today: date | None = None
+) -> screening.Result:
+    """Flags and priority of a referral from its intake and its conversation's raised flags."""
+    result = screening.evaluate(
+        rules, referral.intake or {}, today, raised_flags(session, referral.conversation_id)
+    )
+    referral.flags = result.flags
+    referral.priority = result.priority
+    return result
+
+
+def raise_flags(
+    session: Session,
+    conversation_id: str,
+    flags: Iterable[str],
+    *,
+    source: FlagSource,
+    rules: screening.RuleSet,
+) -> Referral | None:
+    """Record safety flags on a conversation and carry them onto its open referral at once
+    (a caseworker's queue re-sorts). Returns the open referral, if any. A crisis flag is
+    recorded as not yet synced with Rasa (the caller stops Rasa's form, then marks it)."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    now = utcnow()
+    for flag in flags:
+        row = session.get(ConversationFlag, (conversation_id, flag))
+        if row is None:
+            row = ConversationFlag(conversation_id=conversation_id, flag=flag, source=source)
+            session.add(row)
+        row.last_seen_at = now
+        if flag == "crisis":
+            row.engine_synced = False
+    session.flush()
+    referral = open_referral(session, conversation.contact_id)
+    if referral is not None:
+        _rescreen(session, referral, rules)
+    session.commit()
+    return referral
+
+
+def mark_engine_synced(session: Session, conversation_id: str) -> None:
+    for row in session.scalars(
+        select(ConversationFlag).where(
+            ConversationFlag.conversation_id == conversation_id,
+            ConversationFlag.engine_synced.is_(False),
+        )
+    ):
+        row.engine_synced = True
+    session.commit()
+
+
 def request_contact(
     session: Session,
     conversation_id: str,
     language: str | None = None,
     *,
-    flags: list[str] | None = None,
-    priority: int | None = None,
+    rules: screening.RuleSet,
 ) -> Referral | None:
-    """ "Talk to a person": the conversation waits for a caseworker, and the contact has an open
-    referral in the queue (a new contact request, or the referral they already have) with
-    whatever intake answers exist so far.
+    """ "Talk to a person" (or a crisis): the conversation waits for a caseworker, and the
+    contact has an open referral in the queue (a new contact request, or the referral they
+    already have) with whatever intake answers exist so far (only after consent), its flags and
+    priority (``_rescreen``).
 
     ``language`` is the conversation language as the assistant knows it at this turn (the app
     stores it on the conversation only once the turn is answered)."""
@@ -72,11 +143,12 @@ def request_contact(
     saved = progress.get(session, conversation_id)
     if saved is not None and saved.consent_given and referral.kind != ReferralKind.INTAKE:
         referral.intake = dict(saved.answers or {})  # a submitted intake is never overwritten
-        if flags is not None:
-            referral.flags = flags
-            referral.priority = priority or 0
+    if referral.kind != ReferralKind.INTAKE:
+        referral.conversation_id = conversation.id
     if language:
         referral.language = language
+    session.flush()
+    _rescreen(session, referral, rules)
     session.commit()
     return referral
 
@@ -87,13 +159,12 @@ def submit_intake(
     *,
     intake: dict[str, Any],
     language: str,
-    outcome: str,
-    reasons: list[dict[str, Any]],
-    flags: list[str],
-    priority: int,
-) -> Referral | None:
+    rules: screening.RuleSet,
+    today: date | None = None,
+) -> tuple[Referral, screening.Result] | None:
     """A submitted intake: creates the contact's open referral, or updates the one they have
-    (a contact request becomes an intake referral; a second submission replaces the answers)."""
+    (a contact request becomes an intake referral; a second submission replaces the answers),
+    screened with the conversation's raised flags."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return None
@@ -106,11 +177,10 @@ def submit_intake(
     referral.channel = conversation.channel
     referral.language = language
     referral.intake = dict(intake)
-    referral.screening_outcome = outcome
-    referral.screening_reasons = list(reasons)
-    referral.flags = list(flags)
-    referral.priority = priority
     session.flush()
+    result = _rescreen(session, referral, rules, today)
+    referral.screening_outcome = result.outcome
+    referral.screening_reasons = list(result.reasons)
     progress.mark_submitted(session, conversation_id, referral.id)
     session.commit()
-    return referral
+    return referral, result

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.store.db import create_engine as create_async_engine
 from bot.store.db import session_factory, sync_url
 from bot.store.models import Contact, Conversation
-from tests.helpers import free_port
+from tests.helpers import RULES, free_port
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -56,7 +56,7 @@ def make_referral(database_url: str, user: str, language: str = "en", **fields: 
                 .where(Contact.channel == "web", Contact.address == user)
             )
             assert conversation_id, "post a web chat message first"
-            referral = referrals.request_contact(s, conversation_id, language)
+            referral = referrals.request_contact(s, conversation_id, language, rules=RULES)
             assert referral is not None
             for name, value in fields.items():
                 setattr(referral, name, value)

@@ -21,8 +21,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.app import create_app
-from bot.settings import Settings
+from bot.intake import screening
+from bot.settings import PROJECT_ROOT, Settings
 from bot.store import migrate
+
+# The operator's shipped screening rules (flags, priorities), for tests that create referrals.
+RULES = screening.load_rules(PROJECT_ROOT / "content" / "screening.yml")
 
 
 def free_port() -> int:

@@ -108,7 +108,9 @@ class Outbox:
             sender = self.senders[message.channel]
             reply = Reply.from_stored(message.text, message.payload)
             parts = sender.render(reply, "fr" if message.language == "fr" else "en")
-            always = bool((message.payload or {}).get("opt_out_confirmation"))
+            # Crisis guidance, HELP, the opt-out confirmation: sent even to an opted-out contact.
+            extra = message.payload or {}
+            always = bool(extra.get("always_send") or extra.get("opt_out_confirmation"))
             async with self._sessions() as s:
                 for index, part in enumerate(parts):
                     s.add(

@@ -22,9 +22,12 @@ FIELDS = frozenset(
     {
         "area", "immigration_status", "passport", "safety_concerns", "criminality",
         "prior_return", "health_needs", "has_children", "minor_alone", "urgent_date",
-        "citizenship", "return_country",
+        "citizenship", "return_country", "crisis", "detention_fear",
     }
 )  # fmt: skip
+# Flags the safety layer raises in a conversation (bot/safety.py): always urgent, with these
+# priorities when the operator's file does not define them.
+SAFETY_FLAG_PRIORITY = {"crisis": 20, "urgent_date": 10, "detention_fear": 10}
 
 
 class RulesError(ValueError):
@@ -63,6 +66,7 @@ class Flag:
     when: Condition
     priority: int
     label: dict[str, str]
+    urgent: bool = False  # puts the referral on top of the queue, marked urgent
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Result:
     reasons: list[dict[str, str]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     priority: int = 0
+    urgent: bool = False
 
 
 def _condition(where: str, raw: Any) -> Condition:
@@ -132,12 +137,16 @@ def parse_rules(data: Any) -> RuleSet:
         priority = raw.get("priority", 1)
         if not isinstance(priority, int) or isinstance(priority, bool) or priority < 0:
             raise RulesError(f"flag {raw['id']!r}: 'priority' must be a whole number >= 0")
+        urgent = raw.get("urgent", False)
+        if not isinstance(urgent, bool):
+            raise RulesError(f"flag {raw['id']!r}: 'urgent' must be true or false")
         flags.append(
             Flag(
                 raw["id"],
                 _condition(f"flag {raw['id']!r}", raw.get("when")),
                 priority,
                 _bilingual(f"flag {raw['id']!r} label", raw.get("label")),
+                urgent or raw["id"] in SAFETY_FLAG_PRIORITY,
             )
         )
     days = data.get("urgent_within_days", 30)
@@ -156,9 +165,39 @@ def load_rules(path: Path) -> RuleSet:
     return parse_rules(data)
 
 
-def facts(intake: dict[str, Any], today: date, urgent_within_days: int = 30) -> dict[str, Any]:
-    """The intake plus the derived yes/no facts that rules and flags refer to."""
+_cache: dict[Path, tuple[int, RuleSet]] = {}
+
+
+def current_rules(path: Path) -> RuleSet:
+    """``load_rules``, re-read only when the file changed (the app reads it on every message).
+    A broken edit keeps the last good rules (and is reported by ``load_rules`` elsewhere)."""
+    mtime = path.stat().st_mtime_ns
+    cached = _cache.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        rules = load_rules(path)
+    except RulesError:
+        if cached is None:
+            raise
+        return cached[1]
+    _cache[path] = (mtime, rules)
+    return rules
+
+
+def facts(
+    intake: dict[str, Any],
+    today: date,
+    urgent_within_days: int = 30,
+    raised: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The intake plus the derived yes/no facts that rules and flags refer to.
+
+    ``raised``: the flags the safety layer raised in the conversation (``crisis``,
+    ``urgent_date``, ``detention_fear``)."""
     derived = dict(intake)
+    derived["crisis"] = "crisis" in raised
+    derived["detention_fear"] = "detention_fear" in raised
     children = intake.get("children")
     derived["has_children"] = isinstance(children, int) and children > 0
     derived["minor_alone"] = bool(intake.get("minor_alone"))
@@ -171,12 +210,19 @@ def facts(intake: dict[str, Any], today: date, urgent_within_days: int = 30) -> 
             when = None
         if when is not None and intake.get("immigration_status") in ("removal_order", "refused"):
             urgent = abs((when - today).days) <= urgent_within_days
-    derived["urgent_date"] = urgent
+    derived["urgent_date"] = urgent or "urgent_date" in raised
     return derived
 
 
-def evaluate(rules: RuleSet, intake: dict[str, Any], today: date | None = None) -> Result:
-    known = facts(intake, today or date.today(), rules.urgent_within_days)
+def evaluate(
+    rules: RuleSet,
+    intake: dict[str, Any],
+    today: date | None = None,
+    raised: frozenset[str] = frozenset(),
+) -> Result:
+    """Outcome, reasons, flags and priority of an intake (or of a contact request: an empty
+    intake) in a conversation where the safety layer raised ``raised``."""
+    known = facts(intake, today or date.today(), rules.urgent_within_days, raised)
     fired = [rule for rule in rules.rules if rule.when.matches(known)]
     outcome = max((r.outcome for r in fired), key=OUTCOMES.index) if fired else DEFAULT_OUTCOME
     # The reasons that decided it first, then the others (all are useful to a caseworker).
@@ -187,9 +233,22 @@ def evaluate(rules: RuleSet, intake: dict[str, Any], today: date | None = None) 
         for r in fired
     ]  # fmt: skip
     flags = [flag for flag in rules.flags if flag.when.matches(known)]
+    ids = [f.id for f in flags]
+    priority = sum(f.priority for f in flags)
+    # A safety flag is never lost because an operator removed it from the rules file.
+    for flag_id, default in SAFETY_FLAG_PRIORITY.items():
+        if flag_id in raised and flag_id not in ids:
+            ids.append(flag_id)
+            priority += default
     return Result(
         outcome=outcome,
         reasons=reasons,
-        flags=[f.id for f in flags],
-        priority=sum(f.priority for f in flags),
+        flags=ids,
+        priority=priority,
+        urgent=any(f.urgent for f in flags) or any(f in raised for f in SAFETY_FLAG_PRIORITY),
     )
+
+
+def urgent_flags(rules: RuleSet) -> frozenset[str]:
+    """Flag ids that make a referral urgent (the operator's, and the safety layer's)."""
+    return frozenset(f.id for f in rules.flags if f.urgent) | frozenset(SAFETY_FLAG_PRIORITY)

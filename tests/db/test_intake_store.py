@@ -18,6 +18,7 @@ from bot.store.models import (
     Conversation,
     Referral,
 )
+from tests.helpers import RULES
 
 
 @pytest.fixture
@@ -41,17 +42,13 @@ def conversation(s: Session, address: str = "web-1") -> Conversation:
 
 
 def submit(s: Session, conversation_id: str, outcome: str, **intake: object) -> Referral:
-    referral = referrals.submit_intake(
-        s,
-        conversation_id,
-        intake=dict(intake),
-        language="fr",
-        outcome=outcome,
-        reasons=[{"rule": "r", "outcome": outcome, "en": "e", "fr": "f", "source": "§1"}],
-        flags=["children_travelling"],
-        priority=1,
+    """Submit an intake whose screening outcome under the shipped rules is ``outcome``."""
+    submitted = referrals.submit_intake(
+        s, conversation_id, intake=dict(intake), language="fr", rules=RULES
     )
-    assert referral is not None
+    assert submitted is not None
+    referral, result = submitted
+    assert result.outcome == outcome
     return referral
 
 
@@ -88,7 +85,7 @@ def test_declining_keeps_nothing(session: Session) -> None:
 def test_second_submission_updates_the_one_open_referral(session: Session) -> None:
     c = conversation(session)
     progress.record_consent(session, c.id, True, "v1", "fr")
-    first = submit(session, c.id, "likely_eligible", area="gta")
+    first = submit(session, c.id, "likely_eligible", area="gta", immigration_status="refused")
     second = submit(session, c.id, "needs_review", area="unclear")
     assert first.id == second.id
     rows = session.scalars(select(Referral)).all()
@@ -105,15 +102,13 @@ def test_contact_request_carries_the_answers_so_far(session: Session) -> None:
     c = conversation(session)
     progress.record_consent(session, c.id, True, "v1", "fr")
     progress.save_answers(session, c.id, {"area": "gta", "children": 2}, "fr")
-    referral = referrals.request_contact(
-        session, c.id, "fr", flags=["children_travelling"], priority=1
-    )
+    referral = referrals.request_contact(session, c.id, "fr", rules=RULES)
     assert referral is not None
     assert (referral.kind, referral.intake, referral.flags, referral.priority) == (
         "contact_request", {"area": "gta", "children": 2}, ["children_travelling"], 1,
     )  # fmt: skip
     # Submitting later turns the same referral into an intake referral.
-    assert submit(session, c.id, "likely_eligible", area="gta").id == referral.id
+    assert submit(session, c.id, "needs_review", area="gta").id == referral.id
     # A later "talk to a person" never overwrites the submitted intake.
-    again = referrals.request_contact(session, c.id, "fr")
+    again = referrals.request_contact(session, c.id, "fr", rules=RULES)
     assert again is not None and again.kind == "intake" and again.intake == {"area": "gta"}

@@ -20,6 +20,7 @@ from bot.store.models import (
     ReferralKind,
     ReferralStatus,
 )
+from tests.helpers import RULES
 
 TABLES = {"contacts", "conversations", "messages", "referrals"}
 
@@ -101,12 +102,12 @@ def test_contact_request_creates_one_open_referral(database_url: str) -> None:
     with Session(engine) as s:
         conversation = _conversation(s)
         s.commit()
-        first = referrals.request_contact(s, conversation.id)
-        again = referrals.request_contact(s, conversation.id)
+        first = referrals.request_contact(s, conversation.id, rules=RULES)
+        again = referrals.request_contact(s, conversation.id, rules=RULES)
         assert first is not None and again is not None and first.id == again.id
         assert first.kind == ReferralKind.CONTACT_REQUEST and first.language == "fr"
         assert s.get(Conversation, conversation.id).status == ConversationStatus.HANDOFF_REQUESTED
-        assert referrals.request_contact(s, "no-such-conversation") is None
+        assert referrals.request_contact(s, "no-such-conversation", rules=RULES) is None
         # The database itself refuses a second open referral for the same contact...
         s.add(
             Referral(
@@ -122,7 +123,7 @@ def test_contact_request_creates_one_open_referral(database_url: str) -> None:
         # ...but once it is closed, a new request opens a new one.
         first.status = ReferralStatus.CLOSED
         s.commit()
-        newer = referrals.request_contact(s, conversation.id)
+        newer = referrals.request_contact(s, conversation.id, rules=RULES)
         assert newer is not None and newer.id != first.id
         assert len(s.scalars(select(Referral)).all()) == 2
     engine.dispose()

@@ -47,8 +47,23 @@ def step(text: str, current: str | None = "en", **kw: object):  # type: ignore[n
 def test_keywords_are_whole_message_case_and_accent_insensitive(
     text: str, command: Command, language: str
 ) -> None:
-    result = step(text)
+    result = step(text, channel="sms")
     assert (result.command, result.language) == (command, language)
+
+
+@pytest.mark.parametrize("text", ["cancel", "CANCEL", "end", "Quit", "optout", "revoke"])
+@pytest.mark.parametrize("channel", ["web", "telegram"])
+def test_twilio_opt_out_words_are_ordinary_words_off_sms(text: str, channel: str) -> None:
+    # On SMS the carrier and Twilio opt the person out on these words, so the app agrees; on the
+    # web chat and Telegram "cancel" inside a form means stop the form (Rasa handles it).
+    result = step(text, channel=channel)
+    assert result.command is None and result.text == text
+
+
+@pytest.mark.parametrize("channel", ["sms", "web", "telegram"])
+@pytest.mark.parametrize("text", ["STOP", "arret", "Arrêt", "unsubscribe", "stopall"])
+def test_stop_and_arret_opt_out_everywhere(text: str, channel: str) -> None:
+    assert step(text, channel=channel).command == Command.OPT_OUT
 
 
 def test_shared_keywords_keep_the_conversation_language() -> None:

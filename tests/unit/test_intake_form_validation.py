@@ -13,15 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from actions import actions as base_actions
 from actions import intake
+from actions import store as action_store
+from bot import crisis, referrals
 from bot.intake import progress
 from bot.store import migrate
 from bot.store.db import sync_url
-from bot.store.models import Contact, Conversation
+from bot.store.models import Contact, Conversation, Referral
 
 DOMAIN: dict[str, Any] = {"responses": {"utter_program_status": [{"text": "closed"}]}}
 
@@ -32,7 +33,7 @@ def conversation_id(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate.upgrade(url)
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("DATABASE_URL", url)
-    base_actions._store.cache_clear()
+    action_store.store.cache_clear()
     engine = create_engine(sync_url(url))
     with Session(engine) as s:
         contact = Contact(channel="web", address="unit")
@@ -44,7 +45,7 @@ def conversation_id(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         progress.record_consent(s, conversation.id, True, "test", "en")
         yield conversation.id
     monkeypatch.undo()
-    base_actions._store.cache_clear()
+    action_store.store.cache_clear()
     engine.dispose()
 
 
@@ -72,7 +73,7 @@ def test_a_valid_answer_is_normalised_and_saved(conversation_id: str) -> None:
     result, messages = validate(conversation_id, "intake_citizenship", "hongroise")
     assert result == {"intake_citizenship": {"citizenship": "HU"}, "intake_reask": None}
     assert messages == []
-    with Session(base_actions._store()) as s:
+    with Session(action_store.store()) as s:
         saved = progress.get(s, conversation_id)
         assert saved is not None and saved.answers["citizenship"] == "HU"
 
@@ -216,12 +217,27 @@ def test_phone_is_asked_only_on_telegram() -> None:
 
 
 def test_danger_mid_form_gets_urgent_help_and_stops_the_questions(conversation_id: str) -> None:
-    for text, language in (
-        ("i want to end my life", "en"),
-        ("je veux mettre fin a mes jours", "fr"),
+    for text, language, intent, confidence in (
+        ("i want to end my life", "en", "nlu_fallback", 0.3),  # the patterns
+        ("je veux mettre fin a mes jours", "fr", "nlu_fallback", 0.3),
+        ("everything is grey and heavy", "en", "urgent_help", 0.62),  # the classifier alone
     ):
         result, messages = validate(conversation_id, "intake_party", text, language=language,
-                                    intent="nlu_fallback", confidence=0.3)  # fmt: skip
-        assert result == {"intake_party": None, "intake_stage": "paused"}
-        assert "911" in messages[0]["text"]
-        assert messages[-1]["buttons"][-1]["payload"] == "/human_handoff"
+                                    intent=intent, confidence=confidence)  # fmt: skip
+        assert result == {"intake_party": None, "intake_stage": "crisis"}
+        assert len(messages) == 1 and "911" in messages[0]["text"]
+        assert crisis.load().replies(None, language)[-1] in messages[0]["text"]
+    # The conversation is flagged and on top of the queue: an urgent contact request.
+    with Session(action_store.store()) as s:
+        referral = s.scalar(select(Referral).where(Referral.conversation_id == conversation_id))
+        assert referral is not None and "crisis" in referral.flags and referral.priority >= 20
+        assert referrals.raised_flags(s, conversation_id) == {"crisis"}
+
+
+def test_a_low_confidence_urgent_help_guess_on_a_real_answer_is_an_answer(
+    conversation_id: str,
+) -> None:
+    result, messages = validate(conversation_id, "intake_citizenship", "hongroise",
+                                intent="urgent_help", confidence=0.3)  # fmt: skip
+    assert result == {"intake_citizenship": {"citizenship": "HU"}, "intake_reask": None}
+    assert messages == []

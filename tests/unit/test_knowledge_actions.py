@@ -6,15 +6,41 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from actions import knowledge as kaction
+from actions import store as action_store
 from actions.actions import ActionClarify
-from bot import knowledge
+from bot import crisis, knowledge
+from bot.store import migrate
+from bot.store.db import sync_url
+from bot.store.models import Contact, Conversation, Referral
+
+
+@pytest.fixture
+def store_with_c1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The app's store (SQLite) with conversation "c1", the sender id of ``_tracker``."""
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(sync_url(url))
+    with Session(engine) as s:
+        contact = Contact(channel="web", address="unit")
+        s.add(contact)
+        s.flush()
+        s.add(Conversation(id="c1", contact_id=contact.id, channel="web"))
+        s.commit()
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    action_store.store.cache_clear()
+    yield url
+    action_store.store.cache_clear()
 
 
 def _tracker(
@@ -103,14 +129,26 @@ def test_clarify_on_gibberish_guesses_nothing() -> None:
     ],
 )
 def test_safety_net_answers_urgent_messages_whatever_the_model_guessed(
-    text: str, guessed: str, language: str
+    text: str, guessed: str, language: str, store_with_c1: str
 ) -> None:
-    pack = knowledge.load_pack()
     action = ActionClarify() if guessed in ("nlu_fallback", "nonsense") else None
     tracker = _tracker(guessed, language, [(guessed, 0.6)], text=text)
     messages = _run(action or kaction.ActionAnswerTopic(), tracker)
-    assert messages[0]["text"] == pack.topics["urgent_help"].answer[language]
-    assert "911" in messages[0]["text"]
+    assert len(messages) == 1 and "911" in messages[0]["text"]
+    assert messages[0]["text"].startswith(crisis.load().emergency[language])
+    # The same urgent referral as when the app's own safety layer answers.
+    engine = create_engine(sync_url(store_with_c1))
+    with Session(engine) as s:
+        referral = s.scalar(select(Referral).where(Referral.conversation_id == "c1"))
+        assert referral is not None and "crisis" in referral.flags and referral.priority >= 20
+    engine.dispose()
+
+
+def test_the_classifier_alone_is_enough(store_with_c1: str) -> None:
+    # Words no pattern knows, that the intent classifier recognised as urgent_help.
+    tracker = _tracker("urgent_help", "en", [("urgent_help", 0.7)], text="it is all too dark")
+    messages = _run(kaction.ActionAnswerTopic(), tracker)
+    assert len(messages) == 1 and messages[0]["text"].startswith(crisis.load().emergency["en"])
 
 
 def test_safety_net_leaves_fear_of_return_to_its_own_answer() -> None:

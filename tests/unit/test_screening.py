@@ -95,7 +95,29 @@ def test_flags_raise_priority() -> None:
     )
     assert set(result.flags) == {"children_travelling", "health_needs", "safety_fears",
                                  "urgent_date"}  # fmt: skip
-    assert result.priority == 1 + 1 + 2 + 2
+    assert result.priority == 1 + 1 + 2 + 10 and result.urgent
+
+
+def test_safety_flags_raised_in_the_conversation_make_any_referral_urgent() -> None:
+    rules = RULES
+    ordinary = outcome(children=3, health_needs="yes", safety_concerns="yes")
+    assert not ordinary.urgent
+    for raised in ("crisis", "urgent_date", "detention_fear"):
+        contact_request = screening.evaluate(rules, {}, raised=frozenset({raised}))
+        assert contact_request.flags == [raised] and contact_request.urgent
+        # Any urgent referral sorts above the most flagged ordinary one.
+        assert contact_request.priority > ordinary.priority
+    both = screening.evaluate(rules, {}, raised=frozenset({"crisis", "detention_fear"}))
+    assert both.priority > screening.evaluate(rules, {}, raised=frozenset({"crisis"})).priority
+    assert screening.urgent_flags(rules) >= {"crisis", "urgent_date", "detention_fear",
+                                             "unaccompanied_minor"}  # fmt: skip
+
+
+def test_safety_flags_survive_an_operator_removing_them_from_the_file() -> None:
+    rules = screening.parse_rules({"rules": []})
+    result = screening.evaluate(rules, {}, raised=frozenset({"crisis"}))
+    assert result.flags == ["crisis"] and result.urgent and result.priority == 20
+    assert "crisis" in screening.urgent_flags(rules)
     assert "urgent_date" not in outcome(decision_date="2026-01-10").flags
     assert "urgent_date" not in outcome(decision_date="not a date").flags
     minor = outcome(minor_alone=True, adults=0, children=1)

@@ -1,0 +1,375 @@
+"""The safety layer's reviewed patterns: crisis, a close removal date, fear of detention.
+
+Runs on every inbound message before anything else (``bot/conversation.py``), on every channel
+and in every state, and again inside Rasa's actions (``actions/``), where the intent classifier's
+``urgent_help`` adds a second, independent detector: recall never depends on one model.
+
+What counts (EN and FR, with slang, SMS spelling and no accents):
+- **crisis**: self-harm or suicidal thoughts (direct and indirect: "kms", "unalive", "no point
+  living", "je veux plus etre la", "en finir"), violence or danger happening now, a medical
+  emergency. A crisis stops any form, never starts one, and is answered with emergency guidance
+  and a person (``bot/safety_reply.py``).
+- **urgent date**: a removal / deportation / departure date within the operator's threshold
+  (``urgent_within_days`` of ``content/screening.yml``).
+- **detention fear**: fear of being detained or arrested (a question or a worry, not a past fact).
+
+Fear of what happens *after* a return ("they will kill me if I go back") is not a crisis now: it
+is the program's fear-of-return question, and screening's ``safety_fears`` flag.
+
+Reviewing a change: add the message that was missed (or wrongly caught) to
+``tests/unit/test_safety.py``; never to the blind set in ``nlu/eval/safety/``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from bot.intake.dates import dates_in
+from bot.intake.text import fold
+
+
+class Concern(StrEnum):
+    SELF_HARM = "self_harm"
+    VIOLENCE = "violence"
+    MEDICAL = "medical"
+
+
+# Flag ids raised by this layer (labels and priorities: content/screening.yml).
+CRISIS = "crisis"
+URGENT_DATE = "urgent_date"
+DETENTION_FEAR = "detention_fear"
+FLAGS = (CRISIS, URGENT_DATE, DETENTION_FEAR)
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
+
+
+# Matched on ``_key(text)``: lower case, no accents, apostrophes and punctuation as spaces.
+# Each concern has strong patterns (a crisis whatever else the message says) and contextual ones
+# that also describe fear of a return ("they will kill me if I go back", "je veux plus etre la,
+# je veux rentrer"): those count only when the message is not about going back.
+_SELF_HARM_EN = _any(
+    r"suicid\w*",
+    r"kill(?:ing)? my ?self",
+    r"kil+ my ?self",
+    r"kms",
+    r"unalive(?: my ?self)?",
+    r"end(?:ing)? my (?:own )?life",
+    r"end it all",
+    r"take my (?:own )?life",
+    r"(?:want|wanna|wish|ready) (?:to )?die",
+    r"wish i (?:was|were) dead",
+    r"better off dead",
+    r"(?:hang|hanging|cut|cutting|hurt|hurting|harm|harming) my ?self",
+    r"self ?harm\w*",
+    r"jump(?:ing)? (?:off (?:a|the) (?:bridge|building|roof|balcony)|in front of (?:a|the) "
+    r"(?:train|subway|car|bus))",
+    r"(?:took|taken|swallowed|swallow|take) (?:all|a lot of|too many|a bunch of|a whole|the whole|"
+    r"so many|\d+) (?:of )?(?:my |the |these |those )?(?:sleeping )?(?:pills|tablets|meds|"
+    r"medication|medicine)",
+    r"swallowed (?:my |the |some )?(?:pills|tablets|meds)",
+    r"(?:i have|i ve got|ive got|got) (?:the |some |a lot of |all my |my )?(?:pills|tablets|"
+    r"a rope|a knife) (?:here|ready|with me|in my hand|in front of me)",
+    r"(?:took|drank|swallowed|drink) (?:some )?(?:poison|bleach)",
+    r"no (?:point|reason) (?:in )?(?:living|to live|being alive|going on|to go on|to keep going)",
+    r"(?:dont|do not|don t|no longer|not|never) (?:want|wanna) (?:to )?(?:live|be alive|exist|"
+    r"wake up)(?! (?:in|here|there|at|with|like|this))",
+    r"tired of (?:living|life|being alive)",
+    r"not worth living",
+    r"(?:life is|lifes) not worth",
+    r"(?:everyone|everybody|they|my family|my kids) (?:would be|is|are|will be) better (?:off )?"
+    r"without me",
+    r"nothing (?:left )?to live for",
+    r"(?:goodbye|bye) (?:forever|world)",
+)
+_SELF_HARM_FR = _any(
+    r"(?:me|m) (?:suicider|suicide|pendre|foutre en l air|jeter (?:du|d un|sous|par))",
+    r"(?:je|j|jv|jvais|jveux|jvx|veux|vais|envie de|pense a|penser a|voudrais) (?:\w+ ){0,2}"
+    r"(?:me|m) (?:tuer|tue)",
+    r"(?:je|j) ?(?:veux|vx|ve|voudrais|ai envie de) (?:me )?(?:mourir|crever)",
+    r"(?:jveux|jvx|jve) (?:me )?(?:mourir|crever|en finir)",
+    r"envie de (?:mourir|crever|en finir)",
+    r"en finir(?! avec (?:ce|cette|le|la|les|mon|ma|mes) (?:dossier|procedure|demande|processus|"
+    r"papiers|formulaire|attente))",
+    r"mettre fin a (?:mes|ma) (?:jours|vie)",
+    r"(?:ca|sa|c) ?(?:sert|vaut) (?:a )?rien de vivre",
+    r"(?:plus|pas de|aucune) raison de vivre",
+    r"(?:plus|pas) (?:la |l )?(?:force|envie|gout) de vivre",
+    r"mieux sans moi",
+    r"(?:pris|avale|avaler) (?:tous|toutes|plein de|trop de|une boite de|\d+) (?:mes |les |des )?"
+    r"(?:pilules|medicaments|medocs|cachets|comprimes)",
+    r"(?:bu|avale|avaler|boire) (?:du |de l |de la )?(?:poison|javel|eau de javel)",
+    r"(?:j ai|jai|j) (?:les |des |mes )?(?:pilules|cachets|medicaments|medocs) (?:ici|la|pretes?|"
+    r"devant moi)",
+    r"(?:me|m) (?:faire du mal|scarifier|couper les veines|ouvrir les veines)",
+    r"ma vie (?:n a|na|a) plus (?:de|aucun) sens",
+    r"plus (?:de|aucun) sens a (?:ma|la) vie",
+)
+_SELF_HARM_CONTEXTUAL = _any(
+    r"(?:dont|do not|don t|no longer|not) (?:want|wanna) (?:to )?(?:be here|go on)",
+    r"(?:cant|can t|cannot) (?:go on|do this anymore|take it anymore|live like this)",
+    r"disappear (?:forever|for good)",
+    r"(?:veux|veut|vx|ve|jveux|jvx) (?:plus|pas|p) (?:etre la|vivre|exister|me reveiller)",
+    r"(?:je|j) ?(?:vais|va) (?:me )?(?:mourir|crever)",
+    r"plus la force de continuer",
+    r"disparaitre pour (?:toujours|de bon)",
+)
+
+_VIOLENCE_EN = _any(
+    r"(?:is|are|keeps?|keep|kept|started|start) (?:hitting|beating|hurting|attacking|choking|"
+    r"strangling|raping|threatening|stabbing) me",
+    r"(?:hits|beats|chokes|rapes) me",
+    r"(?:hit|beat|punched|kicked|stabbed|raped|choked|attacked) me (?:again|today|tonight|now|"
+    r"just now)",
+    r"outside my (?:door|house|room|apartment)",
+    r"(?:is|are|trying to) break(?:ing)? in(?:to)?",
+    r"locked me in",
+    r"(?:i m|im|i am) (?:not safe|unsafe) (?:here|now|at home|right now)",
+    r"in danger (?:right )?now",
+    r"(?:someone|somebody|a man|a guy) is following me",
+)
+_VIOLENCE_FR = _any(
+    r"(?:me|m) (?:frappe|bat|etrangle|viole|agresse|poignarde|battre|frapper)",
+    r"(?:me|m) fait du mal",
+    r"devant (?:ma|la) porte",
+    r"(?:je suis|jsuis|chu|chui|suis) en danger (?:la|maintenant|ici|en ce moment)",
+    r"(?:pas|plus) en securite (?:ici|maintenant|chez moi|a la maison)",
+    r"(?:quelqu un|un homme|un gars) me suit",
+    r"(?:m a|ma|m ont) (?:frappe|battu|enferme)\w*",
+    r"au secours",
+    r"peur pour ma vie (?:maintenant|la|ici|en ce moment)",
+    r"(?:je suis|jsuis|chu|chui|suis) (?:pas|plus) en securite",
+)
+_VIOLENCE_CONTEXTUAL = _any(
+    r"(?:going to|gonna|will|wants to|want to|trying to|tried to|threatened to|threatens to) "
+    r"(?:kill|hurt|beat|stab|shoot|rape) (?:me|us|my (?:kids|children|baby|son|daughter))",
+    r"(?:has|with|got|have) a (?:knife|gun)",
+    r"in danger",
+    r"(?:veut|va|vont|essaie de|essaye de|menace de) (?:me|nous) (?:tuer|frapper|battre|"
+    r"faire du mal)",
+    r"(?:me|m) menace",
+    r"(?:a|avec) un (?:couteau|fusil|pistolet|arme)",
+    r"en danger",
+    r"(?:il|elle|ils) (?:a|ont) une arme",
+    r"peur pour ma vie",
+    r"(?:not|no longer) safe",
+)
+
+_MEDICAL_EN = _any(
+    r"(?:not|isn t|isnt|stopped|can t|cant|cannot|hardly) breath\w*",
+    r"overdos\w*",
+    r"od(?:ed| d|d|ing)",
+    r"chest pain",
+    r"heart attack",
+    r"(?:having|had) a (?:stroke|seizure)",
+    r"(?:is|he s|she s|hes|shes) unconscious",
+    r"passed out",
+    r"(?:wont|won t|will not|doesnt|does not) wake up",
+    r"(?:is )?not moving",
+    r"bleeding (?:a lot|badly|heavily|everywhere|so much)",
+    r"(?:lot of|so much) blood",
+    r"(?:call|need|send) (?:an |the )?ambulance",
+    r"medical emergency",
+)
+_MEDICAL_FR = _any(
+    r"(?:ne|n) ?respire (?:plus|pas)",
+    r"respire (?:plus|pas)",
+    r"(?:peux|peut|arrive) (?:pas|plus) (?:a )?respirer",
+    r"surdose",
+    r"(?:mal|douleur) (?:a|dans) la poitrine",
+    r"crise cardiaque",
+    r"(?:fait|faire) un avc",
+    r"(?:est|et) inconscient\w*",
+    r"(?:s est|sest) evanoui\w*",
+    r"(?:se|s) reveille (?:plus|pas)",
+    r"bouge plus",
+    r"saigne\w* (?:beaucoup|fort|partout|enormement)",
+    r"(?:beaucoup|plein) de sang",
+    r"(?:appeler|appelez|besoin d une|envoyez une) ambulance",
+    r"urgence medicale",
+)
+# "...if I go back", "la-bas", "au pays": the message is about what a return would bring.
+_RETURN_CONTEXT = _any(
+    r"(?:if|when|once|after) (?:i|we|they) (?:go|get|am|are|return|come|fly|land)\w*",
+    r"go(?:ing)? (?:back|home)",
+    r"back (?:home|there)",
+    r"sent back",
+    r"send (?:me|us) back",
+    r"(?:in|to) (?:my|our|their) (?:country|village|town)",
+    r"over there",
+    r"deport\w*",
+    r"la bas",
+    r"au pays",
+    r"(?:dans|a) mon pays",
+    r"(?:si|quand|une fois) (?:je|j|on|nous) "
+    r"(?:rentre|retourne|arrive|suis renvoye)\w*",
+    r"rentrer",
+    r"retourner",
+    r"renvoy\w*",
+    r"chez (?:moi|nous) (?:la bas|au pays)",
+)
+
+# (concern, language, pattern, contextual): the language tells which language to answer in
+# when the conversation has none yet or the person switched ("jveux mourir" gets French).
+_CONCERNS: tuple[tuple[Concern, str | None, re.Pattern[str], bool], ...] = (
+    (Concern.SELF_HARM, "en", _SELF_HARM_EN, False),
+    (Concern.SELF_HARM, "fr", _SELF_HARM_FR, False),
+    (Concern.VIOLENCE, "en", _VIOLENCE_EN, False),
+    (Concern.VIOLENCE, "fr", _VIOLENCE_FR, False),
+    (Concern.MEDICAL, "en", _MEDICAL_EN, False),
+    (Concern.MEDICAL, "fr", _MEDICAL_FR, False),
+    (Concern.SELF_HARM, None, _SELF_HARM_CONTEXTUAL, True),
+    (Concern.VIOLENCE, None, _VIOLENCE_CONTEXTUAL, True),
+)
+
+# A removal or departure: the only dates that make a conversation urgent.
+_REMOVAL = _any(
+    r"remov\w*",
+    r"deport\w*",
+    r"depart\w*",
+    r"leave canada",
+    r"leaving canada",
+    r"(?:have|got|need|must|gotta) to (?:leave|go)",
+    r"kick\w* out",
+    r"sent back",
+    r"send(?:ing)? me back",
+    r"my flight",
+    r"plane ticket",
+    r"(?:cbsa|asfc|immigration) "
+    r"(?:appointment|interview|meeting|rendez vous|rdv)",
+    r"renvo\w*",
+    r"expuls\w*",
+    r"(?:quitter|partir du) (?:le )?canada",
+    r"(?:dois|doit|faut) partir",
+    r"mon vol",
+    r"billet d avion",
+    r"(?:rendez vous|rdv|convocation)",
+    r"(?:me )?(?:renvoyer|retourner) (?:chez moi|au pays|dans mon pays)",
+)
+
+_DETENTION = _any(
+    r"detain\w*",
+    r"detention",
+    r"arrest\w*",
+    r"lock(?:ed)? (?:me )?up",
+    r"jail",
+    r"prison",
+    r"handcuff\w*",
+    r"put me in (?:jail|prison|a cell)",
+    r"take me away",
+    r"deten\w*",
+    r"detenu\w*",
+    r"(?:m |me |nous )?arret(?:er|e|ent|eront|era)",
+    r"enferm\w*",
+    r"emprisonn\w*",
+    r"menott\w*",
+    r"centre de surveillance",
+)
+# Fear, a question or the future: "will they arrest me", "j'ai peur qu'ils m'arretent".
+_WORRY = _any(
+    r"will (?:they|cbsa|you|i|the police)",
+    r"are (?:they|you) going",
+    r"(?:can|could|would) "
+    r"(?:they|cbsa|the police|i)",
+    r"is it (?:possible|true)",
+    r"afraid",
+    r"scared",
+    r"worried",
+    r"fear\w*",
+    r"risk",
+    r"what if",
+    r"(?:gonna|going to) (?:get )?(?:detain|arrest|lock)\w*",
+    r"do they",
+    r"if i (?:go|show)",
+    r"when i (?:go|show)",
+    r"(?:vont|va|peuvent|peut|pourraient|risque)",
+    r"peur",
+    r"inquiet\w*",
+    r"crain\w*",
+    r"est ce (?:qu|que)",
+    r"si je (?:vais|me presente)",
+    r"quand je (?:vais|me presente)",
+)
+# "I was arrested in 2019": a past fact (the criminality question), not a fear.
+_PAST = _any(r"(?:i was|i got|j ai ete|jai ete|ete) (?:arrested|detained|arrete|detenu)\w*")
+
+
+def _key(text: str) -> str:
+    """``fold`` with apostrophes, slashes and dots as spaces: "j'veux" -> "j veux"."""
+    return re.sub(r"[^a-z0-9 ]+", " ", fold(text)).strip()
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the safety layer saw in one message."""
+
+    crisis: Crisis | None = None
+    urgent_date: date | None = None
+    detention_fear: bool = False
+
+    @property
+    def flags(self) -> list[str]:
+        raised = [CRISIS] if self.crisis else []
+        if self.urgent_date is not None:
+            raised.append(URGENT_DATE)
+        if self.detention_fear:
+            raised.append(DETENTION_FEAR)
+        return raised
+
+
+@dataclass(frozen=True)
+class Crisis:
+    concern: Concern
+    language: str | None  # the language of the words that matched, when they tell
+
+
+def crisis_match(text: str) -> Crisis | None:
+    """The crisis a message describes, if any, and the language of the words that said it."""
+    key = _key(text)
+    about_return = bool(_RETURN_CONTEXT.search(key))
+    for concern, language, pattern, contextual in _CONCERNS:
+        if contextual and about_return:
+            continue
+        if pattern.search(key):
+            return Crisis(concern, language)
+    return None
+
+
+def crisis_in(text: str) -> Concern | None:
+    found = crisis_match(text)
+    return found.concern if found else None
+
+
+def close_removal_date(text: str, language: str, today: date, within_days: int) -> date | None:
+    """The earliest removal or departure date the message names within ``within_days``."""
+    key = _key(text)
+    if not _REMOVAL.search(key):
+        return None
+    for when in dates_in(text, language, today):
+        if 0 <= (when - today).days <= within_days:
+            return when
+    return None
+
+
+def fears_detention(text: str) -> bool:
+    key = _key(text)
+    if not _DETENTION.search(key):
+        return False
+    if _PAST.search(key) and not _WORRY.search(key):
+        return False
+    return bool(_WORRY.search(key)) or "?" in text
+
+
+def assess(text: str, language: str, today: date, urgent_within_days: int) -> Signals:
+    """Everything the safety layer sees in one message (pure; no I/O)."""
+    if not text or not text.strip():
+        return Signals()
+    return Signals(
+        crisis=crisis_match(text),
+        urgent_date=close_removal_date(text, language, today, urgent_within_days),
+        detention_fear=fears_detention(text),
+    )
