@@ -113,7 +113,8 @@ _SELF_HARM_CONTEXTUAL = _any(
     r"(?:dont|do not|don t|no longer|not) (?:want|wanna) (?:to )?(?:be here|go on)",
     r"(?:cant|can t|cannot) (?:go on|do this anymore|take it anymore|live like this)",
     r"disappear (?:forever|for good)",
-    r"(?:veux|veut|vx|ve|jveux|jvx) (?:plus|pas|p) (?:etre la|vivre|exister|me reveiller)",
+    r"(?:veux|veut|vx|ve|jveux|jvx) (?:plus|pas|p) (?:etre la|exister|me reveiller|"
+    r"vivre(?! (?:au|a|en|ici|dans|comme|sans|avec|la bas)))",
     r"(?:je|j) ?(?:vais|va) (?:me )?(?:mourir|crever)",
     r"plus la force de continuer",
     r"disparaitre pour (?:toujours|de bon)",

@@ -82,18 +82,30 @@ class FakeRasa(LoopbackServer):
             [
                 Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
                 Route("/status", self._status),
+                Route(
+                    "/conversations/{sender}/tracker/events", self._events, methods=["POST"]
+                ),
             ]
         )
         self.answer = answer
         self.received: list[dict[str, Any]] = []
+        # (sender, events) appended through Rasa's HTTP API (the app stops a form after a crisis)
+        self.tracker_events: list[tuple[str, list[dict[str, Any]]]] = []
+        self.calls: list[str] = []  # "webhook" / "events", in the order they came
 
     async def _webhook(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.received.append(body)
+        self.calls.append("webhook")
         return JSONResponse(self.answer(body))
 
     async def _status(self, _request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz", "model_id": "fake"})
+
+    async def _events(self, request: Request) -> JSONResponse:
+        self.tracker_events.append((request.path_params["sender"], await request.json()))
+        self.calls.append("events")
+        return JSONResponse({"sender_id": request.path_params["sender"], "events": None})
 
 
 def echo_answer(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -359,3 +359,31 @@ async def test_api_down_keeps_replies_and_sends_them_when_it_is_back(
         sessions = client.app.state.conversations._sessions  # type: ignore[attr-defined]
         async with sessions() as s:
             assert await s.scalar(select(func.count()).select_from(Delivery)) == 1
+
+
+@pytest.mark.parametrize("word", ["CANCEL", "end", "Quit", "stopall"])
+async def test_twilio_opt_out_words_opt_out_on_sms(
+    client: httpx.AsyncClient, twilio: FakeTwilio, fake_rasa: FakeRasa, word: str
+) -> None:
+    # Twilio and the carrier stop delivery on these words whatever we do: the app agrees, and
+    # says how to come back.
+    person = number()
+    await post_sms(client, "hello", person)
+    await sent_to(twilio, person, 1)
+    await post_sms(client, word, person)
+    confirmation = (await sent_to(twilio, person, 2))[-1]
+    assert "START" in confirmation
+    assert len(await rows(client, ContactOptOut)) == 1
+    assert word not in [r["message"] for r in fake_rasa.received]
+
+
+async def test_a_crisis_after_stop_still_gets_the_emergency_guidance_by_sms(
+    client: httpx.AsyncClient, twilio: FakeTwilio, fake_rasa: FakeRasa
+) -> None:
+    person = number()
+    await post_sms(client, "STOP", person)
+    await sent_to(twilio, person, 1)
+    await post_sms(client, "i want to kill myself", person)
+    guidance = (await sent_to(twilio, person, 2))[-1]
+    assert guidance.startswith("I'm sorry you are going through this.") and "911" in guidance
+    assert fake_rasa.received == []

@@ -1,0 +1,157 @@
+"""The safety layer's patterns (bot/safety.py) and dates in sentences (bot/intake/dates.py).
+
+These are the reviewed cases: a missed or wrongly caught message found in use goes here, never
+into the blind set (nlu/eval/safety/), which measures the layer without being tuned on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot import safety
+from bot.intake.dates import dates_in
+
+TODAY = date(2026, 12, 1)  # a Tuesday
+
+
+@pytest.mark.parametrize(
+    ("text", "concern", "language"),
+    [
+        ("i wanna kms", "self_harm", "en"),
+        ("gonna unalive myself", "self_harm", "en"),
+        ("honestly theres no point living anymore", "self_harm", "en"),
+        ("I don't want to wake up tomorrow", "self_harm", "en"),
+        ("everyone would be better off without me", "self_harm", "en"),
+        ("i have pills here", "self_harm", "en"),
+        ("I took all my sleeping pills", "self_harm", "en"),
+        ("Suicidal thoughts again tonight", "self_harm", "en"),
+        ("jveux mourir", "self_harm", "fr"),
+        ("je veux en finir", "self_harm", "fr"),
+        ("ca sert a rien de vivre", "self_harm", "fr"),
+        ("Je vais me tuer", "self_harm", "fr"),
+        ("j'ai plus la force de vivre", "self_harm", "fr"),
+        ("j'ai avalé toutes mes pilules", "self_harm", "fr"),
+        ("my husband is hitting me", "violence", "en"),
+        ("there is a man outside my door", "violence", "en"),
+        ("il me frappe", "violence", "fr"),
+        ("au secours", "violence", "fr"),
+        ("my baby is not breathing", "medical", "en"),
+        ("he overdosed", "medical", "en"),
+        ("mon fils ne respire plus", "medical", "fr"),
+        ("douleur à la poitrine, j'arrive pas à respirer", "medical", "fr"),
+    ],
+)
+def test_crisis_is_recognised_with_its_language(text: str, concern: str, language: str) -> None:
+    found = safety.crisis_match(text)
+    assert found is not None, text
+    assert (found.concern, found.language) == (concern, language)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they will kill me if i go back",  # fear of return: the program question
+        "ils vont me tuer si je rentre au pays",
+        "i dont want to be here anymore, i want to go home",  # wants to leave Canada
+        "je veux plus etre la, je veux rentrer chez moi",
+        "I am dying to go home",
+        "this wait is killing me",
+        "je meurs d'envie de revoir ma mere",
+        "je dois prendre mes medicaments pendant le voyage",
+        "i take my meds every day, can i still travel?",
+        "je veux en finir avec ce dossier",
+        "my brother died last year",
+        "can i travel if i'm on dialysis",
+        "my son has seizures, can he fly?",
+        "i want to cancel my last message",
+        "je ne veux pas vivre au Canada sans papiers",
+        "I don't want to live in Canada anymore",
+        "I was in danger in my country",
+    ],
+)
+def test_ordinary_messages_are_not_a_crisis(text: str) -> None:
+    assert safety.crisis_match(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("tomorrow", "en", date(2026, 12, 2)),
+        ("next week", "en", date(2026, 12, 8)),
+        ("on friday", "en", date(2026, 12, 4)),
+        ("next tuesday", "en", date(2026, 12, 8)),  # today is Tuesday: the next one
+        ("in 3 days", "en", date(2026, 12, 4)),
+        ("in two weeks", "en", date(2026, 12, 15)),
+        ("la semaine prochaine", "fr", date(2026, 12, 8)),
+        ("vendredi", "fr", date(2026, 12, 4)),
+        ("le 5 décembre", "fr", date(2026, 12, 5)),
+        ("dans deux semaines", "fr", date(2026, 12, 15)),
+        ("demain", "fr", date(2026, 12, 2)),
+        ("December 5", "en", date(2026, 12, 5)),
+    ],
+)
+def test_dates_in_sentences(text: str, language: str, expected: date) -> None:
+    assert dates_in(f"my removal is {text}", language, TODAY)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have a removal date next week",
+        "jai une date de renvoi la semaine prochaine",
+        "je suis expulse vendredi je fais quoi",
+        "they deport me tomorrow",
+        "my flight is on december 5",
+        "je dois partir du Canada dans 10 jours",
+    ],
+)
+def test_a_close_removal_date_is_urgent(text: str) -> None:
+    assert safety.assess(text, "en", TODAY, 30).flags == ["urgent_date"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my removal is in march",
+        "i have a doctor appointment tomorrow",  # a date, but not a removal
+        "my removal date was last year",
+        "what is a removal order",
+    ],
+)
+def test_other_dates_are_not_urgent(text: str) -> None:
+    assert safety.assess(text, "en", TODAY, 30).urgent_date is None
+
+
+def test_the_operator_threshold_decides() -> None:
+    text = "my removal is in two weeks"
+    assert safety.assess(text, "en", TODAY, 30).urgent_date == date(2026, 12, 15)
+    assert safety.assess(text, "en", TODAY, 7).urgent_date is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fear"),
+    [
+        ("will they detain me when i go to the cbsa office", True),
+        ("im scared they lock me up", True),
+        ("can cbsa arrest me at the interview?", True),
+        ("j'ai peur qu'ils m'arretent au rendez-vous", True),
+        ("est-ce qu'ils vont me mettre en detention", True),
+        ("i was arrested in 2019", False),  # a past fact: the criminality question
+        ("j'ai ete arrete une fois en 2018", False),
+        ("hello", False),
+    ],
+)
+def test_detention_fear(text: str, fear: bool) -> None:
+    assert safety.fears_detention(text) is fear
+
+
+def test_empty_and_media_only_messages_raise_nothing() -> None:
+    assert safety.assess("", "en", TODAY, 30) == safety.Signals()
+    assert safety.assess("   ", "fr", TODAY, 30).flags == []
+
+
+def test_very_long_and_odd_input_is_handled() -> None:
+    assert safety.assess("a" * 5000, "en", TODAY, 30).flags == []
+    assert safety.assess("\ud800 je veux mourir \x00", "fr", TODAY, 30).flags == ["crisis"]
