@@ -81,6 +81,7 @@ _SELF_HARM_EN = _any(
     r"tired of (?:living|life|being alive)",
     r"not worth living",
     r"(?:life is|lifes) not worth",
+    r"(?:im|i m|i am) (?:going to|gonna|about to) jump(?: off)?$",
     r"(?:everyone|everybody|they|my family|my kids) (?:would be|is|are|will be) better (?:off )?"
     r"without me",
     r"nothing (?:left )?to live for",
@@ -105,7 +106,14 @@ _SELF_HARM_FR = _any(
     r"(?:bu|avale|avaler|boire) (?:du |de l |de la )?(?:poison|javel|eau de javel)",
     r"(?:j ai|jai|j) (?:les |des |mes )?(?:pilules|cachets|medicaments|medocs) (?:ici|la|pretes?|"
     r"devant moi)",
-    r"(?:me|m) (?:faire du mal|scarifier|couper les veines|ouvrir les veines)",
+    r"(?:me|m) (?:scarifier|couper les veines|ouvrir les veines)",
+    r"(?:je|j|jveux|jvx|jvais|veux|vais|envie de|pense a) (?:\w+ )?(?:me|m) faire du mal",
+    r"pour mourir",
+    r"peur de me faire du mal",
+    r"(?:idees|pensees) (?:tres )?(?:sombres|suicidaires|noires)",
+    r"dark thoughts",
+    r"thoughts of (?:ending|killing|hurting)",
+    r"pour en finir",
     r"ma vie (?:n a|na|a) plus (?:de|aucun) sens",
     r"plus (?:de|aucun) sens a (?:ma|la) vie",
 )
@@ -130,6 +138,16 @@ _VIOLENCE_EN = _any(
     r"(?:is|are|trying to) break(?:ing)? in(?:to)?",
     r"locked me in",
     r"(?:i m|im|i am) (?:not safe|unsafe) (?:here|now|at home|right now)",
+    r"(?:someone|somebody|he|she|they|my (?:husband|wife|partner|boyfriend|girlfriend|father|"
+    r"mother|boss|landlord)) (?:hurts|is hurting|beat|beats|hit|hits|attacked|abuses|is abusing|"
+    r"raped|threatens|is threatening) me",
+    r"(?:im|i m|i am) being (?:threatened|abused|attacked|beaten|hurt|followed|held)",
+    r"(?:need|call|get|send) (?:the )?police",
+    r"call 911",
+    r"(?:is|he s|hes|they re|theyre|are) breaking things",
+    r"(?:im|i m|i am) hiding (?:in|from)",
+    r"broke into my (?:apartment|house|room|place)",
+    r"(?:with|has|holding) a (?:knife|gun|weapon) (?:outside|here|at|in front)",
     r"in danger (?:right )?now",
     r"(?:someone|somebody|a man|a guy) is following me",
 )
@@ -142,8 +160,17 @@ _VIOLENCE_FR = _any(
     r"(?:quelqu un|un homme|un gars) me suit",
     r"(?:m a|ma|m ont) (?:frappe|battu|enferme)\w*",
     r"au secours",
-    r"peur pour ma vie (?:maintenant|la|ici|en ce moment)",
-    r"(?:je suis|jsuis|chu|chui|suis) (?:pas|plus) en securite",
+    r"peur pour ma vie (?:maintenant|la(?! bas)|ici|en ce moment)",
+    r"(?:quelqu un|on|il|elle|ils|mon (?:mari|conjoint|copain|patron|proprio|proprietaire)) "
+    r"(?:me fait|m a fait|ma fait) mal",
+    r"on m (?:attaque|agresse|menace|frappe)",
+    r"(?:m a|ma|m ont) (?:agresse|viole|sequestre|attaque)\w*",
+    r"(?:me )?sequestre\w*",
+    r"(?:appelez|appeler|appelle) (?:le )?911",
+    r"(?:besoin de|appelez|appeler) la police",
+    r"danger maintenant",
+    r"(?:entre|rentre) chez (?:moi|nous) de force",
+    r"homme arme",
 )
 _VIOLENCE_CONTEXTUAL = _any(
     r"(?:going to|gonna|will|wants to|want to|trying to|tried to|threatened to|threatens to) "
@@ -158,6 +185,11 @@ _VIOLENCE_CONTEXTUAL = _any(
     r"(?:il|elle|ils) (?:a|ont) une arme",
     r"peur pour ma vie",
     r"(?:not|no longer) safe",
+    r"(?:violence|abuse) at home",
+    r"victime de violence",
+    r"violence (?:a|dans) la maison",
+    r"(?:je suis|jsuis|chu|chui|suis) (?:pas|plus) en securite",
+    r"(?:m a|ma|m ont) menace\w*",
 )
 
 _MEDICAL_EN = _any(
@@ -175,6 +207,11 @@ _MEDICAL_EN = _any(
     r"(?:lot of|so much) blood",
     r"(?:call|need|send) (?:an |the )?ambulance",
     r"medical emergency",
+    r"(?:i am|im|i m|he is|she is|hes|shes|he s|she s) bleeding",
+    r"(?:just )?fainted",
+    r"(?:is )?not responding",
+    r"(?:very|really|so) sick (?:and )?(?:i )?need help (?:right )?now",
+    r"(?:took|taken|swallowed) a (?:large|big|huge) (?:amount|number|quantity) of",
 )
 _MEDICAL_FR = _any(
     r"(?:ne|n) ?respire (?:plus|pas)",
@@ -183,7 +220,8 @@ _MEDICAL_FR = _any(
     r"surdose",
     r"(?:mal|douleur) (?:a|dans) la poitrine",
     r"crise cardiaque",
-    r"(?:fait|faire) un avc",
+    r"(?:fait|fais|faire) un avc (?:la|maintenant|en ce moment)",
+    r"en train de faire un (?:avc|malaise|crise)",
     r"(?:est|et) inconscient\w*",
     r"(?:s est|sest) evanoui\w*",
     r"(?:se|s) reveille (?:plus|pas)",
@@ -192,6 +230,11 @@ _MEDICAL_FR = _any(
     r"(?:beaucoup|plein) de sang",
     r"(?:appeler|appelez|besoin d une|envoyez une) ambulance",
     r"urgence medicale",
+    r"je saigne",
+    r"perdu connaissance",
+    r"(?:vais|va) m evanouir",
+    r"respire mal",
+    r"tres malade (?:et )?besoin d aide maintenant",
 )
 # "...if I go back", "la-bas", "au pays": the message is about what a return would bring.
 _RETURN_CONTEXT = _any(
@@ -204,6 +247,7 @@ _RETURN_CONTEXT = _any(
     r"over there",
     r"deport\w*",
     r"la bas",
+    r"serai(?:t|ent)",
     r"au pays",
     r"(?:dans|a) mon pays",
     r"(?:si|quand|une fois) (?:je|j|on|nous) "
@@ -299,6 +343,13 @@ _WORRY = _any(
 _PAST = _any(r"(?:i was|i got|j ai ete|jai ete|ete) (?:arrested|detained|arrete|detenu)\w*")
 
 
+# A whole message that is only a call for help.
+_DISTRESS_ONLY = frozenset(
+    {"emergency", "sos", "help help", "help me help", "urgence", "urgent help", "aidez moi vite",
+     "c est grave", "aidez moi c est grave", "help me please its urgent"}
+)  # fmt: skip
+
+
 def _key(text: str) -> str:
     """``fold`` with apostrophes, slashes and dots as spaces: "j'veux" -> "j veux"."""
     return re.sub(r"[^a-z0-9 ]+", " ", fold(text)).strip()
@@ -331,6 +382,8 @@ class Crisis:
 def crisis_match(text: str) -> Crisis | None:
     """The crisis a message describes, if any, and the language of the words that said it."""
     key = _key(text)
+    if key in _DISTRESS_ONLY:
+        return Crisis(Concern.VIOLENCE, None)  # danger of an unknown kind: the same guidance
     about_return = bool(_RETURN_CONTEXT.search(key))
     for concern, language, pattern, contextual in _CONCERNS:
         if contextual and about_return:
