@@ -237,3 +237,29 @@ async def test_telegram_conversation_in_french_then_delete_my_data(
         assert await s.get(Conversation, conversation_id) is None
     assert events() == 0
     tracker.dispose()
+
+
+async def test_sms_crisis_mid_intake_in_french(app: httpx.AsyncClient, fakes: Fakes) -> None:
+    sms = Sms(app, fakes.twilio)
+    assert "Avant de commencer" in await sms.say("je veux rentrer chez moi")
+    await sms.say("oui")
+    guidance = await sms.say("chu pu capable, jvais me tuer")
+    assert guidance.startswith("Je suis désolé que vous viviez cela.") and "911" in guidance
+    referral = await referral_for(app, "sms", sms.number)
+    assert referral is not None and referral.flags == ["crisis"] and referral.priority >= 20
+    # The form is stopped: a name is not taken as the answer to the first question.
+    after = await sms.say("Maria")
+    assert "Grand Toronto" not in after
+
+
+async def test_telegram_crisis_in_english_then_help_still_works(
+    app: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    tg = Tg(app, fakes.telegram, "en")
+    await tg.say("/start")
+    [guidance] = await tg.say("my boyfriend is hitting me right now")
+    assert guidance["text"].startswith("I'm sorry you are going through this.")
+    referral = await referral_for(app, "telegram", str(tg.chat))
+    assert referral is not None and referral.flags == ["crisis"]
+    [help_text] = await tg.say("/help")
+    assert "Reply HUMAN" in help_text["text"]
