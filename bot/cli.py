@@ -152,9 +152,52 @@ def cmd_shell(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _evaluate_safety(args: argparse.Namespace) -> int:
+    """The blind safety set through the whole assistant, on a throw-away database."""
+    import tempfile
+    from dataclasses import replace
+
+    from bot.runtime import safety_evaluation, training
+    from bot.store import migrate
+
+    with tempfile.TemporaryDirectory(prefix="intake-safety-") as tmp:
+        data = Path(tmp)
+        rasa_port = _free_port()
+        settings = replace(
+            Settings.from_env(),
+            data_dir=data,
+            database_url=f"sqlite:///{data / 'intake.db'}",
+            rasa_tracker_db_url=f"sqlite:///{data / 'rasa-tracker.db'}",
+            rasa_port=rasa_port,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            actions_port=_free_port(),
+            rasa_timeout_seconds=30.0,
+        )
+        migrate.upgrade(settings.database_url)
+        with _running_services(settings):
+            results = asyncio.run(safety_evaluation.evaluate(settings))
+    model = training.model_path(settings.model_dir).name
+    out = PROJECT_ROOT / "docs" / "safety-evaluation.md" if args.output is None else args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(safety_evaluation.report(results, model), encoding="utf-8")
+    _progress(safety_evaluation.summary(results))
+    _progress(f"[evaluate] report written to {out}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.runtime import evaluation, training
 
+    if args.set == "safety":
+        return _evaluate_safety(args)
     settings = Settings.from_env()
     names = evaluation.SETS if args.set == "all" else (args.set,)
     with _running_services(settings):
@@ -394,7 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "evaluate", help="NLU accuracy per language on the blind test set and the dev set"
     )
-    evaluate.add_argument("--set", choices=("all", "test", "dev"), default="all")
+    evaluate.add_argument(
+        "--set",
+        choices=("all", "test", "dev", "safety"),
+        default="all",
+        help="all/test/dev: NLU accuracy (docs/nlu-evaluation.md); safety: the blind safety set "
+        "through the whole assistant (docs/safety-evaluation.md)",
+    )
     evaluate.add_argument("--output", type=Path, default=None)
     evaluate.set_defaults(func=cmd_evaluate)
     content = sub.add_parser("content", help="check the program content pack and report on it")

@@ -82,9 +82,7 @@ class FakeRasa(LoopbackServer):
             [
                 Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
                 Route("/status", self._status),
-                Route(
-                    "/conversations/{sender}/tracker/events", self._events, methods=["POST"]
-                ),
+                Route("/conversations/{sender}/tracker/events", self._events, methods=["POST"]),
             ]
         )
         self.answer = answer
