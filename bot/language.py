@@ -150,8 +150,8 @@ def resolve(current: Language | None, text: str, hint: str | None, default: Lang
 # "we don't speak your language" to an English or French speaker is worse than a menu. So:
 # - a message mostly in a non-Latin script (at least 2 letters) is in that script's language;
 # - a Latin-script message is foreign only with at least 2 points of evidence for one language
-#   (its frequent words, which are not English or French words, and its own letters such as
-#   ñ, ő, ã, ș, ł), and more evidence for it than for English and for French.
+#   (its frequent words, which are not English or French words, then its own letters such as
+#   ñ, ő, ã, ș, ł if it has a word), and more evidence for it than for English and for French.
 
 # Unicode script (first word of a letter's Unicode name) -> the language we name for it.
 _SCRIPTS: dict[str, str] = {
@@ -312,13 +312,16 @@ def foreign_scores(text: str) -> dict[str, int]:
         score += sum(2 for tok in tokens if tok in _FOREIGN_GREETINGS.get(code, ()))
         if score:
             found[code] = score
+    # Letters only add to a language that has a word in the message: a name or a place alone
+    # ("São Tomé e Príncipe", "Đorđe Petrović") is not a message in another language.
     for letters, codes in _FOREIGN_LETTERS.items():
         if any(ch in lowered for ch in letters):
             for code in codes:
-                found[code] = found.get(code, 0) + 1
+                if code in found:
+                    found[code] += 1
     # Vietnamese stacks tone marks on vowels (ạ ả ấ ầ...: the Latin Extended Additional block).
-    if sum(1 for ch in lowered if "\u1ea0" <= ch <= "\u1ef9") >= _MIN_FOREIGN_EVIDENCE:
-        found["vi"] = found.get("vi", 0) + 2
+    if "vi" in found and any("\u1ea0" <= ch <= "\u1ef9" for ch in lowered):
+        found["vi"] += 1
     return found
 
 
