@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.i18n import t
+from bot.sms import cost, to_gsm7
 from bot.store.models import Conversation, ConversationStatus, InboundStatus, Message
+from tests.db.test_channel_sms import number, post_sms, sent_to, sms_settings
+from tests.fakes import FakeTwilio
 from tests.helpers import FakeRasa, echo_answer, make_settings, running_app
 
 SPANISH = "hola, necesito ayuda para volver a mi pais"
@@ -95,3 +98,27 @@ async def test_a_caseworkers_conversation_keeps_the_message_for_the_caseworker(
     async with sessions() as s:
         waiting = await s.scalar(select(Message).where(Message.text == "我想回家"))
         assert waiting is not None and waiting.status == InboundStatus.RECEIVED
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+async def test_on_sms_one_short_reply_and_the_person_option_by_number(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, twilio: FakeTwilio
+) -> None:
+    async with running_app(sms_settings(tmp_path, database_url, fake_rasa, twilio)) as client:
+        person = number()
+        await post_sms(client, "Olá, preciso de ajuda, não falo inglês", person)
+        [body] = await sent_to(twilio, person, 1)
+        options = "\nReply 1 for Talk to a person / Parler à une personne."
+        assert body == to_gsm7(t("unsupported_language", "en") + options)
+        assert cost(body).encoding == "GSM-7" and cost(body).segments <= 2
+        assert fake_rasa.received == []
+        await post_sms(client, "1", person)  # picks "Talk to a person"
+        await sent_to(twilio, person, 2)
+        assert fake_rasa.received[-1]["message"] == "/human_handoff"
