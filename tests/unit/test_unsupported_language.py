@@ -92,6 +92,15 @@ ENGLISH_OR_FRENCH = [
     "HUMAIN",
     "agent",
     "asdfgh",
+    "how do i get a sin number",
+    "my kids are in buenos aires",
+    "can you do me a favor",
+    "most people in my van",
+    "um my sim card is broken",
+    "j'ai eu peur",
+    "j'ai mal au dos",
+    "je suis las",
+    "El Salvador",
 ]
 
 
@@ -131,8 +140,11 @@ def test_no_false_positive_on_the_english_and_french_data(
 
 
 def test_foreign_word_lists_hold_no_english_or_french_word() -> None:
+    vocabulary = {word for text in _own_messages() for word in language.normalise(text).split()}
     for code, words in language._FOREIGN.items():
         assert not words & (language._EN | language._FR), code
+        # Words of the EN/FR data: only Spanish greetings ("hola"; "buenos aires").
+        assert words & vocabulary <= {"hola", "buenos"}, code
 
 
 INTENTS = frozenset({"program_what", "human_handoff"})
