@@ -107,7 +107,11 @@ class Command(StrEnum):
     DELETE_CONFIRM = "delete_confirm"
     DELETE_CANCEL = "delete_cancel"
     TEXT_ONLY = "text_only"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"  # clearly not English or French
 
+
+# The payload of "Talk to a person": Rasa's human_handoff intent creates the contact request.
+HUMAN_PAYLOAD = "/human_handoff"
 
 # Payloads of the "erase my data?" buttons: accepted only right after the question was asked.
 DELETE_CONFIRM_PAYLOAD = "/delete_confirm"
@@ -167,7 +171,7 @@ def engine_input(
     if keyword is not None:
         language = keyword.language or lang.resolve(current, "", hint, default)
         if keyword.keyword == keywords.Keyword.HUMAN:
-            return EngineInput(language, "/human_handoff")
+            return EngineInput(language, HUMAN_PAYLOAD)
         return EngineInput(language, stripped, _KEYWORD_COMMANDS[keyword.keyword])
     chosen = _CHOOSE_LANGUAGE.match(stripped)
     if chosen:  # a language button
@@ -181,6 +185,9 @@ def engine_input(
     trigger = _INTENT_TRIGGER.match(stripped)
     if trigger and trigger.group(1) in intents:
         return EngineInput(language, stripped)  # a button payload such as "/program_what"
+    if lang.unsupported_language(stripped) is not None:  # answered in both EN and FR
+        unchanged = lang.resolve(current, "", hint, default)
+        return EngineInput(unchanged, stripped, Command.UNSUPPORTED_LANGUAGE)
     # Rasa reads a leading "/" as an intent (with entities): never let a person inject one.
     return EngineInput(language, stripped.lstrip("/").strip() or stripped)
 
@@ -366,7 +373,7 @@ class ConversationService:
                 )
                 answered += 1
                 continue
-            if with_caseworker and step.command is None:
+            if with_caseworker and step.command in (None, Command.UNSUPPORTED_LANGUAGE):
                 continue
             opted_out = await self.is_opted_out(contact_id)
             if step.command == Command.OPT_IN and not opted_out:
@@ -534,6 +541,9 @@ class ConversationService:
                     Button(t("delete_no", language), DELETE_CANCEL_PAYLOAD),
                 ),
             )
+        elif command == Command.UNSUPPORTED_LANGUAGE:
+            human = Button(t("person_button_bilingual", language), HUMAN_PAYLOAD)
+            reply = Reply(t("unsupported_language", language), (human,))
         else:
             key = {
                 Command.OPT_OUT: "opted_out",

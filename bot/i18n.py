@@ -33,6 +33,20 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "fr": "Assistant automatisé du programme AVRR (OIM avec l'ASFC, région de Toronto). "
         "Répondez HUMAIN pour joindre un intervenant, ARRET pour ne plus rien recevoir.",
     },
+    # A message clearly in another language (bot/language.py: unsupported_language): the same
+    # reply in both languages, the conversation's language first, with a person button.
+    "unsupported_language": {
+        "en": "Sorry, I can only answer in English or French. To reach a person, reply HUMAN "
+        "or use the button.\nDésolé, je réponds seulement en anglais ou en français. Pour "
+        "joindre une personne, répondez HUMAIN ou utilisez le bouton.",
+        "fr": "Désolé, je réponds seulement en anglais ou en français. Pour joindre une "
+        "personne, répondez HUMAIN ou utilisez le bouton.\nSorry, I can only answer in English "
+        "or French. To reach a person, reply HUMAN or use the button.",
+    },
+    "person_button_bilingual": {
+        "en": "Talk to a person / Parler à une personne",
+        "fr": "Parler à une personne / Talk to a person",
+    },
     "text_only": {
         "en": "Sorry, I can only read text. Please write your question in a message.",
         "fr": "Désolé, je peux seulement lire du texte. Écrivez votre question dans un message.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,19 @@ FACTS_PATH = CONTENT_DIR / "facts" / "program-avrr-gta.md"
 
 # The most SMS segments one reply may cost (after SMS transliteration, see bot/sms.py).
 MAX_SMS_SEGMENTS = 3
+
+# An answer must stand on its own whatever question the classifier mapped to its topic: it never
+# opens with a bare yes or no ("Yes.", "No, ...", "En général, oui."). Matched on the start of the
+# lowercased answer without accents; "No one..." or "Nobody..." are sentences, not a bare no.
+BARE_OPENING = re.compile(
+    r"^(?:(?:generally|in general|en general|generalement)\W+)?"
+    r"(?:yes|yeah|yep|no|nope|oui|ouais|non|of course|bien sur|absolutely|absolument)"
+    r"(?:\W+(?:in general|generally|en general|generalement))?\s*(?:[.,;:!]|$)"
+)
+
+# Answers that rest on what participants received (section 3 of the facts file: "3.1", "3A")
+# must say that the 2012-2015 pilot is closed, so an amount is never read as an offer.
+CLOSED_MARKERS: dict[Language, str] = {"en": "closed", "fr": "terminé"}
 
 
 class ContentError(ValueError):
@@ -184,6 +198,17 @@ def reply_costs(pack: Pack) -> list[ReplyCost]:
     return costs
 
 
+def opens_with_bare_yes_no(text: str) -> bool:
+    plain = unicodedata.normalize("NFKD", text.strip().lower())
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return bool(BARE_OPENING.match(plain))
+
+
+def rests_on_benefits(topic: Topic) -> bool:
+    """The topic rests on section 3 of the facts file (what participants received)."""
+    return any(fid == "3A" or fid.startswith("3.") for fid in topic.facts)
+
+
 def problems(pack: Pack, facts: dict[str, Fact]) -> list[str]:
     """Everything wrong with the pack; empty when it may ship."""
     found: list[str] = []
@@ -191,6 +216,15 @@ def problems(pack: Pack, facts: dict[str, Fact]) -> list[str]:
         for fid in topic.facts + topic.questions:
             if fid not in facts:
                 found.append(f"topic {topic.id}: fact id {fid!r} is not in the facts file")
+    for topic in pack.topics.values():
+        for lang in LANGUAGES:
+            if opens_with_bare_yes_no(topic.answer[lang]):
+                found.append(f"topic {topic.id} ({lang}): opens with a bare yes or no")
+            if rests_on_benefits(topic) and CLOSED_MARKERS[lang] not in topic.answer[lang]:
+                found.append(
+                    f"topic {topic.id} ({lang}): rests on what participants received but does "
+                    f"not say the pilot is closed ({CLOSED_MARKERS[lang]!r})"
+                )
     for rc in reply_costs(pack):
         if rc.sms.segments > MAX_SMS_SEGMENTS:
             found.append(
@@ -244,7 +278,7 @@ def report(pack: Pack, facts: dict[str, Fact]) -> str:
         lines += [
             f"### {topic.id}",
             "",
-            f"Answers {', '.join(topic.questions) or 'no bank question (about the assistant)'};"
+            f"Answers {', '.join(topic.questions) or 'no bank question'};"
             f" reviewed {topic.reviewed}; {caseworker}.",
             "",
         ]

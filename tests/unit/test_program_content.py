@@ -142,3 +142,102 @@ def test_sms_transliteration_keeps_gsm7_accents() -> None:
     assert sms == '" Etre " : ca coute 500 $, déjà payé, où? Ile, Noel'
     assert is_gsm7(sms)
     assert cost(text).encoding == "UCS-2" and cost(sms).encoding == "GSM-7"
+
+
+def test_no_answer_opens_with_a_bare_yes_or_no(pack: knowledge.Pack) -> None:
+    """The classifier may map another question to a topic: "Yes." then reads as wrong or
+    frightening ("will they detain me" -> "Yes. ..."). Every answer stands on its own."""
+    opening = {
+        (tid, lang): topic.answer[lang][:40]
+        for tid, topic in pack.topics.items()
+        for lang in knowledge.LANGUAGES
+        if knowledge.opens_with_bare_yes_no(topic.answer[lang])
+    }
+    assert opening == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes. IOM helped",
+        "No, it was not",
+        "Yes, in general.",
+        "Generally, yes. The",
+        "Nope.",
+        "Oui. Au besoin",
+        "Non. Le projet",
+        "En général, oui. Selon",
+        "Oui, en général : le",
+        "OUI !",
+        "Non",
+    ],
+)
+def test_bare_yes_no_openings_are_recognised(text: str) -> None:
+    assert knowledge.opens_with_bare_yes_no(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No one should feel pressured.",
+        "Nobody should feel pressured.",
+        "Non seulement l'OIM",
+        "Yesterday's rule",
+        "Nothing has to be decided",
+        "Ouvert de 2012 à 2015",
+    ],
+)
+def test_sentences_starting_like_yes_or_no_are_not_bare_openings(text: str) -> None:
+    assert not knowledge.opens_with_bare_yes_no(text)
+
+
+def test_benefit_answers_say_the_pilot_is_closed(pack: knowledge.Pack) -> None:
+    """Amounts and benefits (facts of section 3) are never read as an open offer."""
+    benefits = [t for t in pack.topics.values() if knowledge.rests_on_benefits(t)]
+    assert {
+        "program_benefits",
+        "amount",
+        "amount_appeal",
+        "program_in_kind",
+        "costs",
+        "reintegration_uses",
+        "designated_countries",
+        "family",
+    } <= {t.id for t in benefits}
+    for topic in benefits:
+        assert "2012-2015" in topic.answer["en"] and "closed" in topic.answer["en"], topic.id
+        assert "2012-2015" in topic.answer["fr"] and "terminé" in topic.answer["fr"], topic.id
+
+
+def test_a_planted_yes_opening_and_a_missing_closed_notice_are_reported(
+    facts: dict[str, knowledge.Fact],
+) -> None:
+    data = yaml.safe_load(knowledge.PACK_PATH.read_text(encoding="utf-8"))
+    data["topics"]["arc"]["answer"]["en"] = "Yes. You need one."
+    data["topics"]["amount"]["answer"]["fr"] = "Jusqu'à 2 000 $CAN en aide en nature."
+    found = knowledge.problems(knowledge.parse_pack(data), facts)
+    assert "topic arc (en): opens with a bare yes or no" in found
+    assert any(
+        p.startswith("topic amount (fr): rests on what participants received") for p in found
+    )
+
+
+HARD_QUESTIONS = ("detention_fear", "removal_imminent", "response_time", "missed_removal")
+
+
+def test_hard_questions_offer_a_person_and_never_reassure_falsely(pack: knowledge.Pack) -> None:
+    """Issue 10: detention, a close removal date, waiting for a person, not showing up."""
+    for tid in HARD_QUESTIONS:
+        topic = pack.topics[tid]
+        assert topic.offer_caseworker, tid
+        en, fr = topic.answer["en"], topic.answer["fr"]
+        assert "32 days" not in en and "32 jours" not in fr, tid  # no average timelines
+    for tid in ("detention_fear", "removal_imminent", "missed_removal"):
+        assert "lawyer or legal clinic" in pack.topics[tid].answer["en"], tid
+        assert "avocat ou une clinique juridique" in pack.topics[tid].answer["fr"], tid
+    for tid in ("detention_fear", "response_time"):
+        assert "911" in pack.topics[tid].answer["en"] and "911" in pack.topics[tid].answer["fr"]
+    # What is not known is said, not guessed.
+    assert "can't tell you whether CBSA will detain" in pack.topics["detention_fear"].answer["en"]
+    assert "no reliable information" in pack.topics["missed_removal"].answer["en"]
+    assert "can't promise a time" in pack.topics["response_time"].answer["en"]
