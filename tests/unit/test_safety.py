@@ -155,3 +155,40 @@ def test_empty_and_media_only_messages_raise_nothing() -> None:
 def test_very_long_and_odd_input_is_handled() -> None:
     assert safety.assess("a" * 5000, "en", TODAY, 30).flags == []
     assert safety.assess("\ud800 je veux mourir \x00", "fr", TODAY, 30).flags == ["crisis"]
+
+
+def test_the_blind_safety_set_shares_no_message_with_the_training_data() -> None:
+    """A mechanical check only (nobody reads the blind set to tune): no blind message may be
+    a training example, or the set would measure memory instead of recall."""
+    import yaml
+
+    from bot.runtime.evaluation import EVAL_DIR
+    from bot.settings import PROJECT_ROOT
+
+    def key(text: str) -> str:
+        return " ".join(safety._key(text).split())
+
+    trained: set[str] = set()
+    for path in (PROJECT_ROOT / "nlu" / "data").glob("*.yml"):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            for line in str(item.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    trained.add(key(line.strip()[2:]))
+    blind = EVAL_DIR / "safety"
+    texts = [
+        str(item["text"])
+        for path in blind.glob("*_*.yml")
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
+    ]
+    texts += [
+        str(turn)
+        for spec in yaml.safe_load((blind / "scenarios.yml").read_text(encoding="utf-8"))[
+            "scenarios"
+        ]
+        for turn in spec["turns"]
+        if len(str(turn)) > 25  # short turns ("yes", "oui", "1") are answers, not messages
+    ]
+    # Counts only in the assertions: a failure must not print the blind messages.
+    count, shared = len(texts), sum(key(t) in trained for t in texts)
+    assert count > 200
+    assert shared == 0
