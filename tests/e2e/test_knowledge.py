@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot import knowledge
+from bot import crisis, knowledge
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Chat
 
@@ -102,6 +102,7 @@ async def test_danger_points_to_911_and_a_person_without_any_pitch(
     replies = await chat.say(message)
     text = " ".join(r["text"] for r in replies)
     assert "911" in text
-    assert replies[-1]["buttons"] == [PERSON[language]]
+    # A person is not only offered: the conversation is already on top of the caseworker queue.
+    assert crisis.load().caseworker[language] in text
     for pitch in ("program", "programme", "2,000", "2 000", "ticket", "billet"):
         assert pitch not in text
