@@ -47,7 +47,7 @@ def submit(s: Session, conversation_id: str, outcome: str, **intake: object) -> 
         intake=dict(intake),
         language="fr",
         outcome=outcome,
-        reasons=[{"rule": "r", "outcome": outcome, "en": "e", "fr": "f", "source": "§1"}],
+        reasons=[{"rule_id": "r", "outcome": outcome, "en": "e", "fr": "f", "source": "§1"}],
         flags=["children_travelling"],
         priority=1,
     )
