@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.caseworker import audit, i18n, security, service
 from bot.caseworker.replies import OptedOut, send_reply
+from bot.intake import vocabulary
 from bot.settings import Settings
 from bot.store.caseworkers import Role, User, UserSession
 from bot.store.models import Author, utcnow
@@ -89,9 +90,12 @@ def _duration(delta: timedelta | None, language: str) -> str:
 
 templates.globals.update(
     value=i18n.value,
-    field_label=i18n.field_label,
-    display=i18n.display,
-    reason_text=i18n.reason_text,
+    field_label=vocabulary.label,
+    value_label=vocabulary.value_label,
+    reason_text=vocabulary.reason_text,
+    reason_rule_id=vocabulary.reason_rule_id,
+    flag_label=vocabulary.flag_label,
+    urgent_flags=vocabulary.urgent_flags,
     local_time=_local_time,
     waited=_waited,
     duration=_duration,
@@ -354,9 +358,13 @@ async def _referral_page(ctx: Ctx, referral_id: str, revealed: bool = False) -> 
         raise Forbidden(ctx.lang, "not_found", 404) from exc
     audit.record(ctx.s, ctx.user, "reveal_contact" if revealed else "view", referral_id)
     await ctx.s.commit()
+    catalogue = service.flag_catalogue(ctx.settings.screening_rules_path)
     return ctx.page(
         "referral.html",
         v=v,
+        rows=vocabulary.rows(v.intake, ctx.lang),
+        catalogue=catalogue,
+        urgent=vocabulary.urgent_flags(catalogue, v.referral.flags),
         revealed=revealed,
         users=await service.active_users(ctx.s),
         names=await service.user_names(ctx.s),

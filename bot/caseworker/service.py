@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select, update
@@ -19,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.caseworker import audit
-from bot.caseworker.i18n import CONTACT_FIELDS, OUTCOMES
+from bot.caseworker.i18n import OUTCOMES
 from bot.caseworker.security import aware
+from bot.intake import screening, vocabulary
 from bot.store.caseworkers import Note, User
+from bot.store.intake import IntakeProgress
 from bot.store.models import (
     Author,
     Contact,
@@ -34,6 +38,8 @@ from bot.store.models import (
     ReferralStatus,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 
 class ActionError(ValueError):
@@ -170,7 +176,30 @@ async def active_users(s: AsyncSession) -> list[User]:
     return list(await s.scalars(select(User).where(User.active).order_by(User.display_name)))
 
 
+# -- flags -----------------------------------------------------------------------------------
+
+
+def flag_catalogue(rules_path: Path) -> dict[str, vocabulary.FlagInfo]:
+    """Flag labels and urgency from the operator's rules file (read at each use, so edits apply
+    without a restart), with the built-in safety flags if the file cannot be read."""
+    try:
+        rules = screening.load_rules(rules_path)
+    except screening.RulesError:
+        log.warning("screening rules file unreadable: only the built-in flag labels are shown")
+        rules = None
+    return vocabulary.flags(rules)
+
+
 # -- one referral --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The person's consent to the intake, as the form recorded it (``intake_progress``)."""
+
+    given: bool | None
+    at: datetime | None
+    version: str | None
 
 
 @dataclass
@@ -180,25 +209,26 @@ class ReferralView:
     contact: Contact
     messages: list[Message]
     notes: list[tuple[Note, str]]
-    intake: dict[str, Any] = field(default_factory=dict)  # without contact details or consent
-    consent: dict[str, Any] = field(default_factory=dict)
+    intake: dict[str, Any] = field(default_factory=dict)  # without contact details
+    consent: Consent | None = None  # None: the person never reached the consent question
     contact_fields: dict[str, Any] = field(default_factory=dict)
 
 
-def split_intake(intake: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(answers, consent record, contact details) from the intake the assistant collected."""
-    answers, consent, contact = {}, {}, {}
+async def consent_of(s: AsyncSession, conversation_id: str) -> Consent | None:
+    saved = await s.scalar(
+        select(IntakeProgress).where(IntakeProgress.conversation_id == conversation_id)
+    )
+    if saved is None or saved.consent_at is None:
+        return None
+    return Consent(saved.consent_given, saved.consent_at, saved.consent_version)
+
+
+def split_intake(intake: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(answers, contact details) from the intake the assistant collected."""
+    answers, contact = {}, {}
     for key, raw in (intake or {}).items():
-        if key.startswith("consent"):
-            if isinstance(raw, dict):
-                consent.update(raw)
-            else:
-                consent[key] = raw
-        elif key in CONTACT_FIELDS:
-            contact[key] = raw
-        else:
-            answers[key] = raw
-    return answers, consent, contact
+        (contact if key in vocabulary.CONTACT_FIELDS else answers)[key] = raw
+    return answers, contact
 
 
 async def load(s: AsyncSession, referral_id: str) -> Referral:
@@ -225,12 +255,8 @@ async def view(s: AsyncSession, referral_id: str) -> ReferralView:
             select(Note).where(Note.referral_id == referral.id).order_by(Note.id)
         )
     ]
-    answers, consent, contact_fields = split_intake(referral.intake)
-    # A consent record kept outside the intake (a column of the intake work) is shown too.
-    for name in ("consent", "consent_at", "consent_version", "consent_given_at"):
-        raw = getattr(referral, name, None)
-        if raw is not None:
-            consent[name] = raw
+    answers, contact_fields = split_intake(referral.intake)
+    consent = await consent_of(s, referral.conversation_id)
     return ReferralView(
         referral, conversation, contact, messages, notes, answers, consent, contact_fields
     )
