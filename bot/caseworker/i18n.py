@@ -76,6 +76,26 @@ UI: dict[str, dict[str, str]] = {
         "fr": "Cette liste se met à jour d'elle-même.",
     },
     "new_messages": {"en": "new message(s)", "fr": "nouveau(x) message(s)"},
+    "new_messages_hint": {
+        "en": "New messages: what the person wrote after the referral arrived (after their "
+        "intake was sent) and since the last caseworker reply.",
+        "fr": "Nouveaux messages : ce que la personne a écrit après l'arrivée de la demande "
+        "(après l'envoi de son formulaire) et depuis la dernière réponse d'un intervenant.",
+    },
+    "priority_hint": {
+        "en": "Urgent referrals come first, then those with other flags, then the longest "
+        "waiting. Urgent flags:",
+        "fr": "Les demandes urgentes passent en premier, puis celles avec d'autres "
+        "signalements, puis les plus anciennes. Signalements urgents :",
+    },
+    "person": {"en": "Person", "fr": "Personne"},
+    "no_name": {"en": "No name given", "fr": "Aucun prénom donné"},
+    "citizenship_to_return": {"en": "Citizenship → return", "fr": "Citoyenneté → retour"},
+    "pages": {"en": "Pages", "fr": "Pages"},
+    "page": {"en": "Page", "fr": "Page"},
+    "previous_page": {"en": "Previous", "fr": "Précédente"},
+    "next_page_queue": {"en": "Next", "fr": "Suivante"},
+    "referrals_total": {"en": "referral(s)", "fr": "demande(s)"},
     "referral": {"en": "Referral", "fr": "Demande"},
     # referral page
     "intake": {"en": "Intake", "fr": "Formulaire d'accueil"},
@@ -191,6 +211,13 @@ UI: dict[str, dict[str, str]] = {
         "consignée dans le journal d'audit.",
     },
     "download_csv": {"en": "Download CSV", "fr": "Télécharger le CSV"},
+    "labels_language": {"en": "Language of the labels", "fr": "Langue des libellés"},
+    "labels_language_hint": {
+        "en": "Each row keeps the codes (for other systems) and adds the same labels as these "
+        "pages, in this language.",
+        "fr": "Chaque ligne garde les codes (pour d'autres systèmes) et ajoute les mêmes "
+        "libellés que ces pages, dans cette langue.",
+    },
     "per_week": {"en": "Referrals per week", "fr": "Demandes par semaine"},
     "by_outcome": {"en": "By outcome", "fr": "Par résultat"},
     "by_language": {"en": "By language", "fr": "Par langue"},

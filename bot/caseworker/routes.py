@@ -310,21 +310,33 @@ async def set_language(ctx: Signed) -> Response:
 
 def _queue_filter(request: Request) -> service.QueueFilter:
     q = request.query_params
+    page = q.get("page", "1")
     return service.QueueFilter(
         status=q.get("status", "active"),
         language=q.get("language", ""),
         channel=q.get("channel", ""),
         screening=q.get("screening", ""),
         assignee=q.get("assignee", ""),
+        page=int(page) if page.isdigit() else 1,
     )
 
 
 async def _queue_parts(ctx: Ctx, f: service.QueueFilter) -> dict[str, Any]:
+    result = await service.queue(ctx.s, f, ctx.user)
     return {
-        "rows": await service.queue(ctx.s, f, ctx.user),
+        "rows": result.rows,
+        "result": result,
         "counts": await service.counts(ctx.s, ctx.user),
         "filter": f,
         "users": await service.active_users(ctx.s),
+        "catalogue": service.flag_catalogue(ctx.settings.screening_rules_path),
+        "OUTCOMES": vocabulary.OUTCOMES,
+        "pager": {
+            "prev": urlencode(f.as_query(page=result.page - 1)) if result.page > 1 else None,
+            "next": urlencode(f.as_query(page=result.page + 1))
+            if result.page < result.pages
+            else None,
+        },
     }
 
 
@@ -343,7 +355,7 @@ async def queue_live(ctx: Signed) -> JSONResponse:
         {
             "rows": templates.get_template("_queue_rows.html").render(**context),
             "counts": templates.get_template("_counts.html").render(**context),
-            "total": len(parts["rows"]),
+            "total": parts["result"].total,
         }
     )
 
@@ -570,8 +582,10 @@ async def export_page(ctx: Signed) -> Response:
 @router.post("/supervisor/export")
 async def export(ctx: Signed) -> Response:
     require(ctx, Role.SUPERVISOR)
-    await form_of(ctx)
-    body, rows = await service.export_csv(ctx.s)
+    form = await form_of(ctx)
+    language = i18n.person_language(form.get("language") or ctx.lang)
+    catalogue = service.flag_catalogue(ctx.settings.screening_rules_path)
+    body, rows = await service.export_csv(ctx.s, catalogue, language)
     audit.record(ctx.s, ctx.user, "export_csv", rows=rows)
     await ctx.s.commit()
     stamp = utcnow().strftime("%Y%m%d-%H%M")
