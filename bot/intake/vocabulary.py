@@ -316,9 +316,19 @@ def rows(intake: Mapping[str, Any], language: str) -> list[Row]:
         if key not in intake and typed is None:
             continue
         value = intake.get(key, UNKNOWN)
-        out.append(Row(key, label(key, language), value_label(key, value, language),
+        out.append(Row(key, label(key, language), _shown(key, value, language),
                        str(typed) if typed is not None else None))  # fmt: skip
     return out
+
+
+def _shown(key: str, value: Any, language: str) -> str:
+    """A value label as a line of its own (capitalised); the person's own words unchanged."""
+    shown = value_label(key, value, language)
+    spec = FIELDS.get(key)
+    if isinstance(value, bool) or (spec is not None and isinstance(value, str) and value in
+                                   spec.values):  # fmt: skip
+        return shown[:1].upper() + shown[1:]
+    return shown
 
 
 def _decision_date(intake: Mapping[str, Any], language: str) -> Row | None:
@@ -331,7 +341,7 @@ def _decision_date(intake: Mapping[str, Any], language: str) -> Row | None:
                    language))  # fmt: skip
     said = intake.get("decision_date_text")
     if typed is not None or said in (None, UNKNOWN):
-        return Row("decision_date", name, pick(DONT_KNOW, language),
+        return Row("decision_date", name, _shown("decision_date_text", UNKNOWN, language),
                    str(typed) if typed is not None else None)  # fmt: skip
     return Row("decision_date", name, str(said), said=True)
 

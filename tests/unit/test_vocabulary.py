@@ -167,8 +167,8 @@ def test_a_french_intake_reads_in_french_with_no_code_and_the_decision_date_once
     assert "decision_date_text" not in rows
     assert rows["citizenship"].value == "Hongrie" and rows["return_country"].value == "Roumanie"
     assert rows["immigration_status"].value == "Mesure de renvoi reçue"
-    assert rows["area"].label == "Habite la RGT" and rows["area"].value == "oui"
-    assert rows["party"].as_written == "on verra" and rows["party"].value == "ne sais pas"
+    assert rows["area"].label == "Habite la RGT" and rows["area"].value == "Oui"
+    assert rows["party"].as_written == "on verra" and rows["party"].value == "Ne sais pas"
     shown = " ".join(f"{r.label} {r.value}" for r in rows.values())
     for code in ("gta", "removal_order", "HU", "RO", "expired", "prefer_not_to_say", "any"):
         assert code not in shown.split(), code
@@ -183,7 +183,7 @@ def test_a_date_that_was_not_understood_as_a_date_is_shown_as_said() -> None:
     rows = vocabulary.rows(
         {"decision_date_text": "unknown", "decision_date_text_as_written": "hmm"}, "en"
     )
-    assert [(r.value, r.as_written) for r in rows] == [("don't know", "hmm")]
+    assert [(r.value, r.as_written) for r in rows] == [("Don't know", "hmm")]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
