@@ -11,9 +11,11 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import select, update
 
 from actions.intake_texts import CONSENT_VERSION
@@ -24,6 +26,7 @@ from bot.store.db import create_engine as create_async_engine
 from bot.store.db import session_factory
 from bot.store.models import Conversation, Message, Referral, utcnow
 from tests.caseworker_support import (
+    PASSWORD,
     add_user,
     csrf_of,
     db_execute,
@@ -708,3 +711,48 @@ async def test_queue_pages_through_every_referral_and_counts_only_new_messages(
     live = (await app.get("/caseworker/queue/live")).json()
     first_row = live["rows"].split("</tr>")[0]
     assert ids[0] in first_row and "1 new message(s)" in first_row
+
+
+def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """(path, methods) of every endpoint, through included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, set(route.methods)
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            inner = prefix + route.include_context.prefix
+            yield from _routes(route.original_router.routes, inner)
+
+
+async def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    """Walks the app's routes: every POST under /caseworker (present and future) is refused
+    without its token or with a forged one, and changes nothing (no audit entry, no state)."""
+    admin_id = await add_user(database_url, "root", role="admin")
+    await person_says(app, "csrf1", "hello")
+    referral_id = make_referral(database_url, "csrf1")
+    routes = list(_routes(app.app.routes))  # type: ignore[attr-defined]
+    caseworker = [(path, methods) for path, methods in routes if path.startswith("/caseworker")]
+    posts = sorted(path for path, methods in caseworker if "POST" in methods)
+    assert len(posts) >= 15, posts  # the walk reaches every form of the app
+    assert {frozenset(m) for _, m in caseworker} <= {frozenset({"GET"}), frozenset({"POST"})}
+
+    for body in ({}, {"csrf": "forged"}):  # before signing in: the login form's own token
+        response = await app.post(
+            "/caseworker/login", data={**body, "username": "root", "password": PASSWORD}
+        )
+        assert response.status_code == 403 and "cw_session" not in app.cookies
+    assert (await login(app, "root")).status_code == 303
+    before = len(audit_actions(database_url))
+    for path in posts:
+        if path == "/caseworker/login":
+            continue
+        url = path.replace("{referral_id}", referral_id).replace("{user_id}", admin_id)
+        for body in ({}, {"csrf": "forged"}, {"csrf": ""}):
+            response = await app.post(url, data={**body, "text": "x", "outcome": "enrolled"})
+            assert response.status_code == 403, (path, body, response.status_code)
+            assert i18n.ui("csrf_failed", "en") in response.text, path
+    assert len(audit_actions(database_url)) == before  # nothing happened
+    referral = db_get(database_url, Referral, referral_id)
+    assert (referral.status, referral.assigned_to) == ("open", None)
+    assert (await app.get("/caseworker/")).status_code == 200  # still signed in (no logout)
