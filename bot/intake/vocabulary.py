@@ -316,6 +316,8 @@ def rows(intake: Mapping[str, Any], language: str) -> list[Row]:
         if key not in intake and typed is None:
             continue
         value = intake.get(key, UNKNOWN)
+        if value is None and typed is None and not (key in FIELDS and FIELDS[key].in_summary):
+            continue  # a detail of another answer that has none (city, health details)
         out.append(Row(key, label(key, language), _shown(key, value, language),
                        str(typed) if typed is not None else None))  # fmt: skip
     return out

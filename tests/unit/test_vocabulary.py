@@ -164,7 +164,7 @@ def test_a_french_intake_reads_in_french_with_no_code_and_the_decision_date_once
     }  # fmt: skip
     rows = {row.key: row for row in vocabulary.rows(intake, "fr")}
     assert rows["decision_date"].value == "3 mars 2026"
-    assert "decision_date_text" not in rows
+    assert "decision_date_text" not in rows and "health_details" not in rows  # no detail: no line
     assert rows["citizenship"].value == "Hongrie" and rows["return_country"].value == "Roumanie"
     assert rows["immigration_status"].value == "Mesure de renvoi reçue"
     assert rows["area"].label == "Habite la RGT" and rows["area"].value == "Oui"
