@@ -84,9 +84,7 @@ class ReferralOut(BaseModel):
     intake: dict[str, Any] = Field(
         description="intake codes by field (docs/intake.md 'Fields'); contact details masked"
     )
-    screening_outcome: str | None = Field(
-        description="likely_eligible, needs_review or likely_not_eligible"
-    )
+    screening_outcome: str | None = Field(description="one of: " + ", ".join(vocabulary.OUTCOMES))
     screening_reasons: list[ScreeningReason]
     flags: list[str] = Field(description="flag ids (content/screening.yml flags)")
     priority: int

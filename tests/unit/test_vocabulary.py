@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from actions import intake as form
+from actions.intake_texts import TEXTS
 from bot.intake import parse, screening, vocabulary
 from bot.settings import PROJECT_ROOT
 
@@ -131,6 +132,8 @@ def test_the_screening_rules_file_only_names_labelled_fields_values_and_outcomes
                     assert code in spec.values, (where, name, code)
     for rule in RULES.rules:
         assert rule.outcome in vocabulary.OUTCOMES
+    for outcome in vocabulary.OUTCOMES:  # what the person is told after sending, per outcome
+        assert f"sent_{outcome}" in TEXTS
 
 
 def test_every_flag_has_labels_and_the_safety_flags_are_always_urgent() -> None:
