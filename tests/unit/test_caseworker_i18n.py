@@ -62,16 +62,16 @@ def test_export_cells_that_spreadsheets_would_run_are_made_text(raw: str) -> Non
 def test_times_are_shown_in_the_program_time_zone() -> None:
     from datetime import UTC, datetime
 
-    from bot.caseworker import routes
+    from bot.caseworker.routes import common as routes
 
-    zone = routes._zone("America/Toronto")
-    assert routes._zone("Nowhere/Atlantis") is UTC  # an unknown zone falls back to UTC
+    zone = routes.zone_named("America/Toronto")
+    assert routes.zone_named("Nowhere/Atlantis") is UTC  # an unknown zone falls back to UTC
     saved = routes.templates.globals.get("display_zone")
     routes.templates.globals["display_zone"] = zone
     try:
         winter = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-        assert routes._local_time(winter) == "2026-11-27 07:00 EST"
+        assert routes.local_time(winter) == "2026-11-27 07:00 EST"
         naive_summer = datetime(2026, 7, 1, 12, 0)  # SQLite gives naive UTC back
-        assert routes._local_time(naive_summer) == "2026-07-01 08:00 EDT"
+        assert routes.local_time(naive_summer) == "2026-07-01 08:00 EDT"
     finally:
         routes.templates.globals["display_zone"] = saved

@@ -22,14 +22,13 @@ from bot.caseworker.routes.common import (
     PREFIX,
     Forbidden,
     LoginRequired,
-    _local_time,
-    _zone,
     render,
     templates,
+    zone_named,
 )
 from bot.settings import Settings
 
-__all__ = ["PREFIX", "_local_time", "_zone", "install", "router", "templates"]
+__all__ = ["PREFIX", "install", "router"]
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 for _area in (account, queue, referral, supervisor, admin):
@@ -54,7 +53,7 @@ def install(app: FastAPI) -> None:
     from bot.caseworker import api
 
     settings: Settings = app.state.settings
-    templates.globals["display_zone"] = _zone(settings.display_timezone)
+    templates.globals["display_zone"] = zone_named(settings.display_timezone)
     app.include_router(router)
     app.include_router(api.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="caseworker-static")

@@ -39,7 +39,7 @@ templates = Environment(
 )
 
 
-def _zone(name: str) -> tzinfo:
+def zone_named(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -47,7 +47,7 @@ def _zone(name: str) -> tzinfo:
         return UTC
 
 
-def _local_time(moment: datetime | None) -> str:
+def local_time(moment: datetime | None) -> str:
     """A stored (UTC) time in the program's time zone, e.g. '2026-11-27 01:48 EST'."""
     if moment is None:
         return ""
@@ -86,7 +86,7 @@ templates.globals.update(
     reason_rule_id=vocabulary.reason_rule_id,
     flag_label=vocabulary.flag_label,
     urgent_flags=vocabulary.urgent_flags,
-    local_time=_local_time,
+    local_time=local_time,
     waited=_waited,
     duration=_duration,
     mask=service.mask,
