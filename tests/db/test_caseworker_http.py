@@ -756,3 +756,28 @@ async def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
     referral = db_get(database_url, Referral, referral_id)
     assert (referral.status, referral.assigned_to) == ("open", None)
     assert (await app.get("/caseworker/")).status_code == 200  # still signed in (no logout)
+
+
+async def test_urgency_is_explained_by_the_flags_that_raised_it(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await add_user(database_url, "uma", ui_language="fr")
+    await person_says(app, "urg1", "bonjour")
+    await person_says(app, "urg2", "bonjour")
+    calm = make_referral(database_url, "urg2", flags=["health_needs"], priority=1)
+    urgent = make_referral(
+        database_url, "urg1", language="fr", flags=["health_needs", "crisis"], priority=21
+    )
+    assert (await login(app, "uma")).status_code == 303
+    queue = (await app.get("/caseworker/")).text
+    rows = {
+        rid: queue.split(f'data-referral="{rid}"')[1].split("</tr>")[0] for rid in (calm, urgent)
+    }
+    assert queue.index(urgent) < queue.index(calm)
+    assert "badge urgent" in rows[urgent] and "badge urgent" not in rows[calm]
+    assert "Priorité accrue" in rows[calm]
+    assert "Crise : danger, idées suicidaires ou urgence médicale" in rows[urgent]
+    assert "Besoins de santé ou de mobilité" in rows[calm]
+    page = visible_text((await app.get(f"/caseworker/referrals/{urgent}")).text)
+    assert "Urgent en raison de : Crise : danger, idées suicidaires ou urgence médicale" in page
+    assert_reads_in("fr", page)
