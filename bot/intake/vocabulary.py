@@ -135,6 +135,8 @@ SUMMARY_FIELDS: tuple[Field, ...] = tuple(f for f in _FIELDS if f.in_summary)
 CONTACT_FIELDS = frozenset(f.key for f in _FIELDS if f.contact)
 SENSITIVE_FIELDS = frozenset(f.key for f in _FIELDS if f.sensitive)
 
+YEARS: Texts = {"en": "years", "fr": "ans"}  # "16 years" / "16 ans"
+
 # Counting words of the summary's "1 adult(s), 2 child(ren)".
 UNITS: dict[str, Texts] = {
     "adults": {"en": "adult(s)", "fr": "adulte(s)"},
@@ -263,7 +265,7 @@ def value_label(key: str, value: Any, language: str) -> str:
     if spec is not None and spec.kind == "date" and isinstance(value, str):
         return format_date(value, language)
     if spec is not None and spec.kind == "age" and isinstance(value, int):
-        return f"{value} {'years' if language == 'en' else 'ans'}"
+        return f"{value} {pick(YEARS, language)}"
     return str(value)
 
 
@@ -301,6 +303,9 @@ def rows(intake: Mapping[str, Any], language: str) -> list[Row]:
     """The intake's answers (contact details and consent left out), in the form's order,
     each field with its label and value label; the decision date once."""
     out: list[Row] = []
+    intake = dict(intake)
+    if "adults" in intake and intake.get("adults") is None and intake.get("children") is None:
+        intake.setdefault("party", UNKNOWN)  # "who travels" skipped: say so, once
     keys = [k for k in FIELDS if k not in CONTACT_FIELDS and k != "consent"]
     keys += [k for k in intake if k not in FIELDS and not k.endswith(AS_WRITTEN)
              and k not in CONTACT_FIELDS and not k.startswith("consent")]  # fmt: skip

@@ -189,6 +189,15 @@ def test_a_date_that_was_not_understood_as_a_date_is_shown_as_said() -> None:
     assert [(r.value, r.as_written) for r in rows] == [("Don't know", "hmm")]
 
 
+def test_a_skipped_travel_party_and_an_age_read_as_words() -> None:
+    skipped = vocabulary.rows({"adults": None, "children": None, "minor_alone": False}, "fr")
+    assert [(r.key, r.value) for r in skipped] == [
+        ("party", "Ne sais pas"), ("minor_alone", "Non")
+    ]  # fmt: skip
+    assert vocabulary.value_label("age", 16, "fr") == "16 ans"
+    assert vocabulary.value_label("age", "unknown", "en") == "don't know"
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_labels_block_has_every_field_and_outcome(language: str) -> None:
     block = vocabulary.labels(language)
