@@ -30,11 +30,11 @@ from sqlalchemy.orm import Session
 
 from actions import knowledge
 from actions.i18n import Language
-from actions.intake_texts import CONSENT_VERSION, LABELS, VALUES, text
+from actions.intake_texts import CONSENT_VERSION, text
 from actions.safety import answer_crisis
 from actions.store import language_of, rules, store
 from bot import referrals, safety
-from bot.intake import countries, parse, progress
+from bot.intake import parse, progress, vocabulary
 from bot.intake.text import fold, has_phrase
 from bot.store.intake import IntakeStatus
 
@@ -214,41 +214,37 @@ def _summary(tracker: Tracker, language: Language, channel: str) -> str:
         answered = sum(1 for slot in ANSWER_SLOTS if tracker.get_slot(slot) is not None)
         return text("summary_sms", language, count=answered)
     lines = [text("summary_title", language)]
-    for key, label in LABELS.items():
-        value = _display(key, intake, language)
+    for spec in vocabulary.SUMMARY_FIELDS:
+        value = _display(spec.key, intake, language)
         if value is not None:
-            lines.append(f"{label[language]}: {value}")
+            lines.append(f"{spec.summary_label(language)}: {value}")
     return "\n".join(lines)
 
 
 def _display(key: str, intake: dict[str, Any], language: Language) -> str | None:
-    def word(value: Any) -> str:
-        return VALUES[value][language] if value in VALUES else str(value)
-
+    """One answer as the person reads it back (``bot.intake.vocabulary`` holds the words)."""
     if key == "party":
         adults, children = intake.get("adults"), intake.get("children")
         if adults is None and children is None:
-            return word(parse.UNKNOWN) if "adults" in intake else None
+            return vocabulary.value_label(key, parse.UNKNOWN, language) if (
+                "adults" in intake or key in intake) else None  # fmt: skip
+        units = vocabulary.UNITS
         return (
-            f"{adults or 0} {VALUES['adults'][language]}, "
-            f"{children or 0} {VALUES['children'][language]}"
+            f"{adults or 0} {units['adults'][language]}, "
+            f"{children or 0} {units['children'][language]}"
         )
     if key not in intake:
         return None
     value = intake[key]
     if value is None:
         return "-"
-    if key in ("citizenship", "return_country") and value != parse.UNKNOWN:
-        return countries.name_of(value, language)
-    if key == "immigration_status":
-        return text(f"status_{value}", language)
     if key == "decision_date":
         return intake.get("decision_date_text") or value
     if key == "area" and intake.get("city"):
-        return f"{word(value)} ({intake['city']})"
+        return f"{vocabulary.value_label(key, value, language)} ({intake['city']})"
     if key == "health_needs" and intake.get("health_details"):
         return intake["health_details"]
-    return word(value)
+    return vocabulary.value_label(key, value, language)
 
 
 def ask(slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:

@@ -301,37 +301,7 @@ TEXTS: Texts = {
     "status_unknown": {"en": "I don't know", "fr": "Je sais pas"},
 }
 
-# Summary labels, one per intake field, and how values read back.
-LABELS: Texts = {
-    "first_name": {"en": "Name", "fr": "Prénom"},
-    "area": {"en": "Lives in the GTA", "fr": "Habite la RGT"},
-    "immigration_status": {"en": "Situation", "fr": "Situation"},
-    "decision_date": {"en": "Decision date", "fr": "Date de la décision"},
-    "citizenship": {"en": "Citizenship", "fr": "Citoyenneté"},
-    "return_country": {"en": "Return to", "fr": "Retour vers"},
-    "party": {"en": "Travelling", "fr": "Voyageurs"},
-    "passport": {"en": "Passport", "fr": "Passeport"},
-    "health_needs": {"en": "Health needs", "fr": "Besoins de santé"},
-    "safety_concerns": {"en": "Safety concerns", "fr": "Craintes pour la sécurité"},
-    "criminality": {"en": "Charge or conviction", "fr": "Accusation ou condamnation"},
-    "prior_return": {"en": "Assisted return before", "fr": "Aide au retour déjà reçue"},
-    "contact_preference": {"en": "Contact", "fr": "Contact"},
-    "phone": {"en": "Phone", "fr": "Téléphone"},
-    "notes": {"en": "Notes", "fr": "Notes"},
-}
-VALUES: Texts = {
-    "yes": {"en": "yes", "fr": "oui"},
-    "no": {"en": "no", "fr": "non"},
-    "unknown": {"en": "don't know", "fr": "ne sais pas"},
-    "prefer_not_to_say": {"en": "prefer not to say", "fr": "préfère ne pas le dire"},
-    "expired": {"en": "expired", "fr": "expiré"},
-    "gta": {"en": "yes", "fr": "oui"},
-    "outside": {"en": "no", "fr": "non"},
-    "unclear": {"en": "not sure", "fr": "à préciser"},
-    "any": {"en": "here, any time", "fr": "ici, n'importe quand"},
-    "adults": {"en": "adult(s)", "fr": "adulte(s)"},
-    "children": {"en": "child(ren)", "fr": "enfant(s)"},
-}
+# The summary's field and value labels are in bot/intake/vocabulary.py (one vocabulary).
 
 
 def text(key: str, language: Language, **values: object) -> str:

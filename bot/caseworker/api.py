@@ -1,8 +1,11 @@
 """Integration API for case-management systems: read referrals with a bearer token.
 
     GET /api/v1/referrals?status=&language=&channel=&screening_outcome=&updated_since=
-                         &limit=&offset=
-    GET /api/v1/referrals/{id}
+                         &limit=&offset=&lang=
+    GET /api/v1/referrals/{id}?lang=
+
+Codes are the intake vocabulary's (``bot/intake/vocabulary.py``, docs/intake.md "Fields");
+``lang=en|fr`` adds a ``labels`` block with the same words the caseworker pages show.
 
 Tokens are created with ``intake token create NAME`` and need the ``referrals:read`` scope.
 Every call, allowed or not, writes an audit entry (a refused one only when the token is known).
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -22,20 +26,52 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.caseworker import audit, security, service
+from bot.intake import vocabulary
 from bot.store.caseworkers import ApiToken
 from bot.store.models import Contact, Referral, ReferralStatus, utcnow
 
 PREFIX = "/api/v1"
 SCOPE = "referrals:read"
 
+# The screening outcomes, as the vocabulary spells them (documented in the OpenAPI schema).
+ScreeningOutcome = StrEnum(  # type: ignore[misc]
+    "ScreeningOutcome", {code: code for code in vocabulary.OUTCOMES}
+)
+
 router = APIRouter(prefix=PREFIX, tags=["integration API"])
 bearer = HTTPBearer(auto_error=False, description="A token from `intake token create`.")
 
 
 class ScreeningReason(BaseModel):
-    rule_id: str | None = None
+    rule_id: str | None = Field(None, description="the rule's id in content/screening.yml")
+    outcome: str | None = Field(None, description="the outcome this rule gives")
     en: str | None = None
     fr: str | None = None
+    source: str | None = Field(None, description="where in the fact sheet the rule rests")
+
+
+class IntakeLine(BaseModel):
+    field: str = Field(description="the intake key, e.g. citizenship")
+    label: str = Field(description="the field's label in the requested language")
+    value: str = Field(description="the value's label (a country name, 'Demande refusée', ...)")
+    as_written: str | None = Field(
+        description="what the person typed when the form could not understand it"
+    )
+
+
+class ReferralLabels(BaseModel):
+    """The referral's codes as words, in ``lang`` (the caseworker pages' words)."""
+
+    language: str = Field(description="en or fr")
+    kind: str | None
+    status: str | None
+    screening_outcome: str | None
+    reasons: list[str] = Field(description="screening reasons, in the order of the codes")
+    flags: dict[str, str] = Field(description="flag id -> label")
+    urgent: bool = Field(description="true when any flag is urgent (sorted first)")
+    intake: list[IntakeLine] = Field(
+        description="the intake's answers in the form's order (contact details left out)"
+    )
 
 
 class ReferralOut(BaseModel):
@@ -45,10 +81,12 @@ class ReferralOut(BaseModel):
     language: str | None
     channel: str
     contact_address_masked: str
-    intake: dict[str, Any]
-    screening_outcome: str | None
-    screening_reasons: list[dict[str, Any]]
-    flags: list[str]
+    intake: dict[str, Any] = Field(
+        description="intake codes by field (docs/intake.md 'Fields'); contact details masked"
+    )
+    screening_outcome: str | None = Field(description="one of: " + ", ".join(vocabulary.OUTCOMES))
+    screening_reasons: list[ScreeningReason]
+    flags: list[str] = Field(description="flag ids (content/screening.yml flags)")
     priority: int
     assigned_to: str | None = Field(description="caseworker account id")
     outcome: str | None
@@ -56,6 +94,7 @@ class ReferralOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    labels: ReferralLabels | None = Field(None, description="present when lang is given")
 
 
 class ReferralPage(BaseModel):
@@ -93,7 +132,28 @@ async def _token(
     return token, s
 
 
-def _out(referral: Referral, address: str) -> ReferralOut:
+Lang = Annotated[
+    str | None, Query(pattern="^(en|fr)$", description="add a labels block in this language")
+]
+
+
+def _masked_intake(intake: dict[str, Any] | None) -> dict[str, Any]:
+    answers, contact = service.split_intake(intake or {})
+    return {**answers, **{k: service.mask(v) for k, v in contact.items() if v}}
+
+
+def _out(
+    referral: Referral,
+    address: str,
+    lang: str | None = None,
+    catalogue: dict[str, vocabulary.FlagInfo] | None = None,
+) -> ReferralOut:
+    labels = ReferralLabels(**service.labelled(referral, catalogue or {}, lang)) if lang else None
+    reasons = [
+        ScreeningReason(**{**r, "rule_id": vocabulary.reason_rule_id(r)})
+        for r in referral.screening_reasons or []
+        if isinstance(r, dict)
+    ]
     return ReferralOut(
         id=referral.id,
         kind=referral.kind,
@@ -101,9 +161,9 @@ def _out(referral: Referral, address: str) -> ReferralOut:
         language=referral.language,
         channel=referral.channel,
         contact_address_masked=service.mask(address),
-        intake=referral.intake or {},
+        intake=_masked_intake(referral.intake),
         screening_outcome=referral.screening_outcome,
-        screening_reasons=referral.screening_reasons or [],
+        screening_reasons=reasons,
         flags=referral.flags or [],
         priority=referral.priority,
         assigned_to=referral.assigned_to,
@@ -112,7 +172,12 @@ def _out(referral: Referral, address: str) -> ReferralOut:
         created_at=security.aware(referral.created_at),
         updated_at=security.aware(referral.updated_at),
         closed_at=security.aware(referral.closed_at) if referral.closed_at else None,
+        labels=labels,
     )
+
+
+def _catalogue(request: Request, lang: str | None) -> dict[str, vocabulary.FlagInfo]:
+    return service.flag_catalogue(request.app.state.settings.screening_rules_path) if lang else {}
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -123,14 +188,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/referrals", response_model=ReferralPage, responses=_ERRORS)
 async def list_referrals(
+    request: Request,
     auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)],
     status: Annotated[ReferralStatus | None, Query()] = None,
     language: Annotated[str | None, Query(pattern="^(en|fr)$")] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
-    screening_outcome: Annotated[str | None, Query(max_length=32)] = None,
+    screening_outcome: Annotated[ScreeningOutcome | None, Query()] = None,
     updated_since: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    lang: Lang = None,
 ) -> ReferralPage:
     """Referrals, oldest first (stable order for paging)."""
     token, s = auth
@@ -151,7 +218,8 @@ async def list_referrals(
             query.order_by(Referral.created_at, Referral.id).limit(limit).offset(offset)
         )
     ).all()
-    items = [_out(r, address) for r, address in rows]
+    catalogue = _catalogue(request, lang)
+    items = [_out(r, address, lang, catalogue) for r, address in rows]
     audit.record(s, token, "api_list", count=len(items), offset=offset, total=total)
     await s.commit()
     next_offset = offset + limit if offset + limit < total else None
@@ -166,7 +234,10 @@ async def list_referrals(
     responses={**_ERRORS, 404: {"model": ApiError, "description": "no such referral"}},
 )
 async def get_referral(
-    referral_id: str, auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)]
+    referral_id: str,
+    request: Request,
+    auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)],
+    lang: Lang = None,
 ) -> ReferralOut:
     token, s = auth
     row = (
@@ -180,4 +251,4 @@ async def get_referral(
     await s.commit()
     if row is None:
         raise HTTPException(404, "no such referral")
-    return _out(row[0], row[1])
+    return _out(row[0], row[1], lang, _catalogue(request, lang))

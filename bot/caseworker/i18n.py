@@ -7,7 +7,7 @@ Canned replies state no program facts (amounts, rules): a caseworker adds those 
 
 from __future__ import annotations
 
-from typing import Any
+from bot.intake import vocabulary
 
 LANGUAGES = ("en", "fr")
 
@@ -76,6 +76,26 @@ UI: dict[str, dict[str, str]] = {
         "fr": "Cette liste se met à jour d'elle-même.",
     },
     "new_messages": {"en": "new message(s)", "fr": "nouveau(x) message(s)"},
+    "new_messages_hint": {
+        "en": "New messages: what the person wrote after the referral arrived (after their "
+        "intake was sent) and since the last caseworker reply.",
+        "fr": "Nouveaux messages : ce que la personne a écrit après l'arrivée de la demande "
+        "(après l'envoi de son formulaire) et depuis la dernière réponse d'un intervenant.",
+    },
+    "priority_hint": {
+        "en": "Urgent referrals come first, then those with other flags, then the longest "
+        "waiting. Urgent flags:",
+        "fr": "Les demandes urgentes passent en premier, puis celles avec d'autres "
+        "signalements, puis les plus anciennes. Signalements urgents :",
+    },
+    "person": {"en": "Person", "fr": "Personne"},
+    "no_name": {"en": "No name given", "fr": "Aucun prénom donné"},
+    "citizenship_to_return": {"en": "Citizenship → return", "fr": "Citoyenneté → retour"},
+    "pages": {"en": "Pages", "fr": "Pages"},
+    "page": {"en": "Page", "fr": "Page"},
+    "previous_page": {"en": "Previous", "fr": "Précédente"},
+    "next_page_queue": {"en": "Next", "fr": "Suivante"},
+    "referrals_total": {"en": "referral(s)", "fr": "demande(s)"},
     "referral": {"en": "Referral", "fr": "Demande"},
     # referral page
     "intake": {"en": "Intake", "fr": "Formulaire d'accueil"},
@@ -90,9 +110,20 @@ UI: dict[str, dict[str, str]] = {
     "no_flags": {"en": "No flags.", "fr": "Aucun signalement."},
     "consent": {"en": "Consent", "fr": "Consentement"},
     "no_consent": {
-        "en": "No consent record on this referral.",
-        "fr": "Aucun consentement enregistré pour cette demande.",
+        "en": "No consent record: the person did not reach the intake form's consent question.",
+        "fr": "Aucun consentement enregistré : la personne n'a pas atteint la question de "
+        "consentement du formulaire.",
     },
+    "consent_given": {"en": "Given", "fr": "Donné"},
+    "consent_declined": {"en": "Declined", "fr": "Refusé"},
+    "consent_version": {"en": "Wording version", "fr": "Version du texte"},
+    "as_typed": {"en": "As typed, not understood:", "fr": "Tel qu'écrit, non compris :"},
+    "as_said": {"en": "as said, not a date", "fr": "tel que dit, pas une date"},
+    "urgent": {"en": "Urgent", "fr": "Urgent"},
+    "urgent_because": {"en": "because of:", "fr": "en raison de :"},
+    "raised_priority": {"en": "Higher priority", "fr": "Priorité accrue"},
+    "raised_by": {"en": "raised by:", "fr": "en raison de :"},
+    "normal_priority": {"en": "Normal", "fr": "Normale"},
     "contact_details": {"en": "Contact details", "fr": "Coordonnées"},
     "reveal": {"en": "Reveal (recorded)", "fr": "Afficher (consigné)"},
     "reveal_note": {
@@ -180,6 +211,13 @@ UI: dict[str, dict[str, str]] = {
         "consignée dans le journal d'audit.",
     },
     "download_csv": {"en": "Download CSV", "fr": "Télécharger le CSV"},
+    "labels_language": {"en": "Language of the labels", "fr": "Langue des libellés"},
+    "labels_language_hint": {
+        "en": "Each row keeps the codes (for other systems) and adds the same labels as these "
+        "pages, in this language.",
+        "fr": "Chaque ligne garde les codes (pour d'autres systèmes) et ajoute les mêmes "
+        "libellés que ces pages, dans cette langue.",
+    },
     "per_week": {"en": "Referrals per week", "fr": "Demandes par semaine"},
     "by_outcome": {"en": "By outcome", "fr": "Par résultat"},
     "by_language": {"en": "By language", "fr": "Par langue"},
@@ -243,15 +281,8 @@ UI: dict[str, dict[str, str]] = {
 
 # Values shown with readable names. Unknown values fall back to a humanised form of the code.
 VALUES: dict[str, dict[str, dict[str, str]]] = {
-    "status": {
-        "open": {"en": "Open", "fr": "Ouverte"},
-        "claimed": {"en": "Claimed", "fr": "Prise en charge"},
-        "closed": {"en": "Closed", "fr": "Fermée"},
-    },
-    "kind": {
-        "intake": {"en": "Intake", "fr": "Formulaire"},
-        "contact_request": {"en": "Asked for a person", "fr": "Demande à parler à quelqu'un"},
-    },
+    "status": vocabulary.STATUS_LABELS,
+    "kind": vocabulary.KIND_LABELS,
     "conversation": {
         "bot": {"en": "Assistant answering", "fr": "L'assistant répond"},
         "handoff_requested": {"en": "Waiting for a caseworker", "fr": "Attend un intervenant"},
@@ -268,15 +299,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         "no_response": {"en": "No response", "fr": "Aucune réponse"},
         "withdrawn": {"en": "Withdrawn", "fr": "Retiré"},
     },
-    "screening": {
-        "likely_eligible": {"en": "Likely eligible", "fr": "Probablement admissible"},
-        "eligible": {"en": "Eligible", "fr": "Admissible"},
-        "needs_review": {"en": "Needs review", "fr": "À examiner"},
-        "review": {"en": "Needs review", "fr": "À examiner"},
-        "likely_ineligible": {"en": "Likely not eligible", "fr": "Probablement non admissible"},
-        "ineligible": {"en": "Not eligible", "fr": "Non admissible"},
-        "not_eligible": {"en": "Not eligible", "fr": "Non admissible"},
-    },
+    "screening": vocabulary.OUTCOME_LABELS,
     "channel": {
         "web": {"en": "Web chat", "fr": "Clavardage Web"},
         "sms": {"en": "SMS", "fr": "SMS"},
@@ -301,45 +324,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
 
 OUTCOMES = tuple(VALUES["outcome"])
 
-# Labels of intake fields the intake form is expected to fill; others are humanised.
-FIELDS: dict[str, dict[str, str]] = {
-    "name": {"en": "Name", "fr": "Nom"},
-    "full_name": {"en": "Full name", "fr": "Nom complet"},
-    "first_name": {"en": "First name", "fr": "Prénom"},
-    "last_name": {"en": "Last name", "fr": "Nom de famille"},
-    "preferred_name": {"en": "Preferred name", "fr": "Nom préféré"},
-    "date_of_birth": {"en": "Date of birth", "fr": "Date de naissance"},
-    "age": {"en": "Age", "fr": "Âge"},
-    "country_of_origin": {"en": "Country of origin", "fr": "Pays d'origine"},
-    "nationality": {"en": "Nationality", "fr": "Nationalité"},
-    "country_of_return": {"en": "Country of return", "fr": "Pays de retour"},
-    "destination_country": {"en": "Destination country", "fr": "Pays de destination"},
-    "immigration_status": {"en": "Immigration status", "fr": "Statut d'immigration"},
-    "status_in_canada": {"en": "Status in Canada", "fr": "Statut au Canada"},
-    "removal_order": {"en": "Removal order", "fr": "Mesure de renvoi"},
-    "in_gta": {"en": "Lives in the GTA", "fr": "Habite dans la RGT"},
-    "location": {"en": "Location", "fr": "Lieu"},
-    "city": {"en": "City", "fr": "Ville"},
-    "household_size": {"en": "Household size", "fr": "Taille du ménage"},
-    "dependants": {"en": "Dependants", "fr": "Personnes à charge"},
-    "children": {"en": "Children", "fr": "Enfants"},
-    "travel_documents": {"en": "Travel documents", "fr": "Documents de voyage"},
-    "has_passport": {"en": "Has a passport", "fr": "A un passeport"},
-    "health_needs": {"en": "Health needs", "fr": "Besoins de santé"},
-    "preferred_language": {"en": "Preferred language", "fr": "Langue préférée"},
-    "preferred_contact": {"en": "Preferred contact", "fr": "Moyen de contact préféré"},
-    "best_time": {"en": "Best time to reach", "fr": "Meilleur moment pour joindre"},
-    "phone": {"en": "Phone", "fr": "Téléphone"},
-    "phone_number": {"en": "Phone", "fr": "Téléphone"},
-    "email": {"en": "Email", "fr": "Courriel"},
-    "address": {"en": "Address", "fr": "Adresse"},
-    "notes": {"en": "Notes", "fr": "Remarques"},
-}
-
-# Intake fields that are contact details: shown masked in "Contact details", not in the intake.
-CONTACT_FIELDS = frozenset(
-    {"phone", "phone_number", "telephone", "mobile", "email", "address", "street_address"}
-)
+# Intake fields and values, screening outcomes and flags: bot/intake/vocabulary.py.
 
 # Sent to the person, in their language. No program facts.
 CANNED: dict[str, dict[str, str]] = {
@@ -386,44 +371,11 @@ def ui(key: str, language: str) -> str:
     return UI[key].get(language) or UI[key]["en"]
 
 
-def humanise(code: str) -> str:
-    return code.replace("_", " ").strip().capitalize() if code else ""
-
-
 def value(group: str, code: str | None, language: str) -> str:
     if not code:
         return ""
     entry = VALUES.get(group, {}).get(code)
-    return entry[language] if entry else humanise(code)
-
-
-def field_label(key: str, language: str) -> str:
-    entry = FIELDS.get(key)
-    return entry[language] if entry else humanise(key)
-
-
-def display(raw: Any, language: str) -> str:
-    """An intake value as text (templates escape it)."""
-    if raw is None or raw == "":
-        return "—"
-    if isinstance(raw, bool):
-        return ui("yes" if raw else "no", language)
-    if isinstance(raw, list):
-        return ", ".join(display(item, language) for item in raw)
-    if isinstance(raw, dict):
-        return "; ".join(
-            f"{field_label(k, language)}: {display(v, language)}" for k, v in raw.items()
-        )
-    return str(raw)
-
-
-def reason_text(reason: Any, language: str) -> str:
-    """A screening reason ({rule_id, en, fr} or a plain string) in the UI language."""
-    if isinstance(reason, dict):
-        other = "fr" if language == "en" else "en"
-        text = reason.get(language) or reason.get(other) or reason.get("text")
-        return str(text or reason.get("rule_id") or "")
-    return str(reason)
+    return vocabulary.pick(entry, language) if entry else vocabulary.humanise(code)
 
 
 def person_language(language: str | None) -> str:

@@ -188,8 +188,11 @@ async def change_password(
     await end_sessions(s, user.id, keep=session_id)
 
 
-def csrf_ok(session: UserSession, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(session.csrf_token, submitted or "")
+def csrf_ok(expected: str | None, submitted: str | None) -> bool:
+    """A form's CSRF token against the one it must carry (constant-time)."""
+    return (
+        bool(expected) and bool(submitted) and hmac.compare_digest(expected or "", submitted or "")
+    )
 
 
 # -- API tokens ----------------------------------------------------------------------------

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.caseworker import audit
-from bot.caseworker.i18n import CONTACT_FIELDS, OUTCOMES
+from bot.caseworker.i18n import OUTCOMES
 from bot.caseworker.security import aware
+from bot.intake import screening, vocabulary
 from bot.store.caseworkers import Note, User
+from bot.store.intake import IntakeProgress
 from bot.store.models import (
     Author,
     Contact,
@@ -35,6 +39,8 @@ from bot.store.models import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
+
 
 class ActionError(ValueError):
     """An action that cannot be done now; ``code`` is a UI message key."""
@@ -47,6 +53,9 @@ class ActionError(ValueError):
 # -- the queue -----------------------------------------------------------------------------
 
 
+PAGE_SIZE = 50
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     status: str = "active"  # active (open or claimed), open, claimed, closed, all
@@ -54,17 +63,26 @@ class QueueFilter:
     channel: str = ""
     screening: str = ""
     assignee: str = ""  # "", "me", "none" or a user id
+    page: int = 1
 
-    def as_query(self) -> dict[str, str]:
-        return {k: v for k, v in self.__dict__.items() if v}
+    def as_query(self, **changes: Any) -> dict[str, str]:
+        values = {**self.__dict__, **changes}
+        return {k: str(v) for k, v in values.items() if v and not (k == "page" and v == 1)}
 
 
 @dataclass
 class QueueRow:
     referral: Referral
-    last_person_at: datetime | None
-    unanswered: int  # person messages since the last caseworker message
+    new_messages: int  # person messages since the referral (or its intake) and the last reply
     assignee_name: str | None
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
 
 
 @dataclass
@@ -95,52 +113,61 @@ def _filtered(query: Select[Any], f: QueueFilter, user: User) -> Select[Any]:
     return query
 
 
-async def queue(s: AsyncSession, f: QueueFilter, user: User, limit: int = 200) -> list[QueueRow]:
-    """Most urgent first, then longest waiting."""
-    referrals = list(
-        await s.scalars(
-            _filtered(select(Referral), f, user)
-            .order_by(Referral.priority.desc(), Referral.created_at, Referral.id)
-            .limit(limit)
-        )
+def _new_messages() -> Any:
+    """Person messages the caseworker has not had a chance to read on the referral: written
+    after the referral was created, after the intake was sent (the form's own answers are in
+    the intake) and after the last caseworker message."""
+    message = aliased(Message)
+    reply = aliased(Message)
+    last_reply = (
+        select(func.coalesce(func.max(reply.id), 0))
+        .where(reply.conversation_id == Referral.conversation_id)
+        .where(reply.author == Author.CASEWORKER)
+        .correlate(Referral)
+        .scalar_subquery()
     )
-    conversation_ids = [r.conversation_id for r in referrals]
-    last_person: dict[str, datetime] = {}
-    unanswered: dict[str, int] = {}
-    if conversation_ids:
-        rows = await s.execute(
-            select(Message.conversation_id, func.max(Message.created_at))
-            .where(Message.conversation_id.in_(conversation_ids), Message.author == Author.PERSON)
-            .group_by(Message.conversation_id)
+    submitted = (
+        select(IntakeProgress.submitted_at)
+        .where(IntakeProgress.conversation_id == Referral.conversation_id)
+        .correlate(Referral)
+        .scalar_subquery()
+    )
+    return (
+        select(func.count(message.id))
+        .where(
+            message.conversation_id == Referral.conversation_id,
+            message.author == Author.PERSON,
+            message.created_at > Referral.created_at,
+            message.id > last_reply,
+            or_(submitted.is_(None), message.created_at > submitted),
         )
-        last_person = {cid: at for cid, at in rows}
-        later = aliased(Message)
-        last_caseworker = (
-            select(func.coalesce(func.max(later.id), 0))
-            .where(later.conversation_id == Message.conversation_id)
-            .where(later.author == Author.CASEWORKER)
-            .scalar_subquery()
-        )
-        rows = await s.execute(
-            select(Message.conversation_id, func.count())
-            .where(
-                Message.conversation_id.in_(conversation_ids),
-                Message.author == Author.PERSON,
-                Message.id > last_caseworker,
-            )
-            .group_by(Message.conversation_id)
-        )
-        unanswered = {cid: n for cid, n in rows}
+        .correlate(Referral)
+        .scalar_subquery()
+    )
+
+
+async def queue(
+    s: AsyncSession, f: QueueFilter, user: User, page_size: int | None = None
+) -> QueuePage:
+    """Most urgent first, then longest waiting; one page of any number of referrals."""
+    page_size = page_size or PAGE_SIZE
+    filtered = _filtered(select(Referral.id), f, user)
+    total = await s.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(f.page, 1), pages)
+    rows = await s.execute(
+        _filtered(select(Referral, _new_messages()), f, user)
+        .order_by(Referral.priority.desc(), Referral.created_at, Referral.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
     names = await user_names(s)
-    return [
-        QueueRow(
-            r,
-            last_person.get(r.conversation_id),
-            unanswered.get(r.conversation_id, 0),
-            names.get(r.assigned_to) if r.assigned_to else None,
-        )
-        for r in referrals
-    ]
+    return QueuePage(
+        [QueueRow(r, n or 0, names.get(r.assigned_to) if r.assigned_to else None) for r, n in rows],
+        total,
+        page,
+        pages,
+    )
 
 
 async def counts(s: AsyncSession, user: User) -> Counts:
@@ -170,7 +197,55 @@ async def active_users(s: AsyncSession) -> list[User]:
     return list(await s.scalars(select(User).where(User.active).order_by(User.display_name)))
 
 
+# -- flags -----------------------------------------------------------------------------------
+
+
+def flag_catalogue(rules_path: Path) -> dict[str, vocabulary.FlagInfo]:
+    """Flag labels and urgency from the operator's rules file (read at each use, so edits apply
+    without a restart), with the built-in safety flags if the file cannot be read."""
+    try:
+        rules = screening.load_rules(rules_path)
+    except screening.RulesError:
+        log.warning("screening rules file unreadable: only the built-in flag labels are shown")
+        rules = None
+    return vocabulary.flags(rules)
+
+
+def labelled(
+    referral: Referral, catalogue: dict[str, vocabulary.FlagInfo], language: str
+) -> dict[str, Any]:
+    """A referral's codes as words in ``language``: the API's ``labels`` block and the CSV's
+    label columns (the same words as the caseworker pages)."""
+
+    def word(table: dict[str, vocabulary.Texts], code: str | None) -> str | None:
+        return vocabulary.pick(table[code], language) if code in table else code
+
+    answers, _ = split_intake(referral.intake)
+    return {
+        "language": language,
+        "kind": word(vocabulary.KIND_LABELS, referral.kind),
+        "status": word(vocabulary.STATUS_LABELS, referral.status),
+        "screening_outcome": word(vocabulary.OUTCOME_LABELS, referral.screening_outcome),
+        "reasons": [vocabulary.reason_text(r, language) for r in referral.screening_reasons or []],
+        "flags": {f: vocabulary.flag_label(catalogue, f, language) for f in referral.flags or []},
+        "urgent": bool(vocabulary.urgent_flags(catalogue, referral.flags)),
+        "intake": [
+            {"field": r.key, "label": r.label, "value": r.value, "as_written": r.as_written}
+            for r in vocabulary.rows(answers, language)
+        ],
+    }
+
+
 # -- one referral --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The person's consent to the intake, as the form recorded it (``intake_progress``)."""
+
+    given: bool | None
+    at: datetime | None
+    version: str | None
 
 
 @dataclass
@@ -180,25 +255,26 @@ class ReferralView:
     contact: Contact
     messages: list[Message]
     notes: list[tuple[Note, str]]
-    intake: dict[str, Any] = field(default_factory=dict)  # without contact details or consent
-    consent: dict[str, Any] = field(default_factory=dict)
+    intake: dict[str, Any] = field(default_factory=dict)  # without contact details
+    consent: Consent | None = None  # None: the person never reached the consent question
     contact_fields: dict[str, Any] = field(default_factory=dict)
 
 
-def split_intake(intake: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(answers, consent record, contact details) from the intake the assistant collected."""
-    answers, consent, contact = {}, {}, {}
+async def consent_of(s: AsyncSession, conversation_id: str) -> Consent | None:
+    saved = await s.scalar(
+        select(IntakeProgress).where(IntakeProgress.conversation_id == conversation_id)
+    )
+    if saved is None or saved.consent_at is None:
+        return None
+    return Consent(saved.consent_given, saved.consent_at, saved.consent_version)
+
+
+def split_intake(intake: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(answers, contact details) from the intake the assistant collected."""
+    answers, contact = {}, {}
     for key, raw in (intake or {}).items():
-        if key.startswith("consent"):
-            if isinstance(raw, dict):
-                consent.update(raw)
-            else:
-                consent[key] = raw
-        elif key in CONTACT_FIELDS:
-            contact[key] = raw
-        else:
-            answers[key] = raw
-    return answers, consent, contact
+        (contact if key in vocabulary.CONTACT_FIELDS else answers)[key] = raw
+    return answers, contact
 
 
 async def load(s: AsyncSession, referral_id: str) -> Referral:
@@ -225,12 +301,8 @@ async def view(s: AsyncSession, referral_id: str) -> ReferralView:
             select(Note).where(Note.referral_id == referral.id).order_by(Note.id)
         )
     ]
-    answers, consent, contact_fields = split_intake(referral.intake)
-    # A consent record kept outside the intake (a column of the intake work) is shown too.
-    for name in ("consent", "consent_at", "consent_version", "consent_given_at"):
-        raw = getattr(referral, name, None)
-        if raw is not None:
-            consent[name] = raw
+    answers, contact_fields = split_intake(referral.intake)
+    consent = await consent_of(s, referral.conversation_id)
     return ReferralView(
         referral, conversation, contact, messages, notes, answers, consent, contact_fields
     )
@@ -437,6 +509,16 @@ EXPORT_COLUMNS = [
     "closed_at",
     "intake",
 ]
+# The same referral in words, in the language the supervisor chose (one vocabulary).
+LABEL_COLUMNS = [
+    "kind_label",
+    "status_label",
+    "screening_outcome_label",
+    "screening_reasons_text",
+    "flag_labels",
+    "urgent",
+    "intake_labelled",
+]
 
 
 def _cell(value: Any) -> str:
@@ -445,7 +527,9 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-async def export_csv(s: AsyncSession) -> tuple[str, int]:
+async def export_csv(
+    s: AsyncSession, catalogue: dict[str, vocabulary.FlagInfo], language: str
+) -> tuple[str, int]:
     import json
 
     names = await user_names(s)
@@ -456,10 +540,16 @@ async def export_csv(s: AsyncSession) -> tuple[str, int]:
     )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + LABEL_COLUMNS)
     n = 0
     for r, address in rows:
         n += 1
+        words = labelled(r, catalogue, language)
+        intake_words = "; ".join(
+            f"{row['label']}: {row['value']}"
+            + (f" ({row['as_written']})" if row["as_written"] is not None else "")
+            for row in words["intake"]
+        )
         writer.writerow(
             [
                 _cell(v)
@@ -480,6 +570,13 @@ async def export_csv(s: AsyncSession) -> tuple[str, int]:
                     r.outcome_note,
                     aware(r.closed_at).isoformat() if r.closed_at else "",
                     json.dumps(r.intake, ensure_ascii=False),
+                    words["kind"],
+                    words["status"],
+                    words["screening_outcome"],
+                    " | ".join(words["reasons"]),
+                    "; ".join(words["flags"].values()),
+                    "yes" if words["urgent"] else "no",
+                    intake_words,
                 )
             ]
         )

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-OUTCOMES = ("likely_eligible", "needs_review", "likely_not_eligible")  # least to most cautious
+from bot.intake.vocabulary import OUTCOMES  # least to most cautious
+
 DEFAULT_OUTCOME = "needs_review"
 
 FIELDS = frozenset(
@@ -228,7 +229,7 @@ def evaluate(
     # The reasons that decided it first, then the others (all are useful to a caseworker).
     fired.sort(key=lambda r: r.outcome != outcome)
     reasons = [
-        {"rule": r.id, "outcome": r.outcome, "en": r.reason["en"], "fr": r.reason["fr"],
+        {"rule_id": r.id, "outcome": r.outcome, "en": r.reason["en"], "fr": r.reason["fr"],
          "source": r.source}
         for r in fired
     ]  # fmt: skip

@@ -1,5 +1,6 @@
 """The caseworker app in a real headless Chromium (Debian's, driven by Playwright), against the
-real app served by uvicorn on a loopback port, with a SQLite database and a fake Rasa.
+real app served by uvicorn on a loopback port, with a SQLite database and a fake Rasa. The
+referrals' intakes are made by the real form code (tests/intake_support.py), in both languages.
 
 Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/*.png from these runs.
 """
@@ -16,10 +17,12 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from actions.intake_texts import CONSENT_VERSION
 from bot.settings import PROJECT_ROOT
 from bot.store import migrate
-from tests.caseworker_support import PASSWORD, LiveServer, add_user, make_referral
+from tests.caseworker_support import PASSWORD, LiveServer, add_user
 from tests.helpers import FakeRasa, echo_answer, make_settings
+from tests.intake_support import assert_reads_in, conversation_of, fill_form, referral_of
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 XSS = '<script>window.__xss = 1</script> help <img src=x onerror="window.__xss = 2">'
@@ -44,9 +47,9 @@ async def server(
 ) -> AsyncIterator[LiveServer]:
     settings = make_settings(tmp_path_factory.mktemp("data"), database_url, fake_rasa.url)
     migrate.upgrade(database_url)
-    await add_user(database_url, "cara", display_name="Cara Caseworker")
-    await add_user(database_url, "lea", display_name="Léa Intervenante", ui_language="fr")
-    await add_user(database_url, "sam", role="supervisor", display_name="Sam Supervisor")
+    await add_user(database_url, "cara", display_name="Cara Diallo")
+    await add_user(database_url, "lea", display_name="Léa Tremblay", ui_language="fr")
+    await add_user(database_url, "sam", role="supervisor", display_name="Sam Okafor")
     live = LiveServer(settings)
     live.start()
     yield live
@@ -88,45 +91,41 @@ async def test_caseworker_goes_from_login_to_reply_and_close(
     await log_in(page, server, "cara")
     person = f"web-{uuid.uuid4().hex[:10]}"
 
-    # A new referral arrives while the queue is open: it appears without a reload.
+    # A new referral arrives while the queue is open: it appears without a reload. Its intake
+    # is made by the real form code from the answers a person types (tests/intake_support.py).
     await person_writes(server, person, XSS)
-    referral_id = make_referral(
-        database_url,
-        person,
-        language="en",
-        priority=1,
-        intake={
-            "first_name": "Amina",
-            "country_of_origin": "Kenya",
-            "household_size": 3,
-            "has_passport": True,
-            "phone": "+14165550123",
-            "consent": {"given": True, "version": "2026-11", "at": "2026-11-27T06:00:00Z"},
-        },
-        screening_outcome="likely_eligible",
-        screening_reasons=[
-            {
-                "rule_id": "in_gta",
-                "en": "Lives in the Greater Toronto Area",
-                "fr": "Habite dans la région du Grand Toronto",
-            }
-        ],
-        flags=["minor_in_household"],
-    )
+    conversation_id = conversation_of(database_url, "web", person)
+    await fill_form(database_url, conversation_id, "en")
+    referral_id = referral_of(database_url, conversation_id)
     row = page.locator(f'tr[data-referral="{referral_id}"]')
     await expect(row).to_be_visible()
+    await expect(row).to_contain_text("Ana")
+    await expect(row).to_contain_text("Hungary → Romania")
     await expect(row).to_contain_text("Likely eligible")
+    await expect(row).to_contain_text("Children travelling")
+    assert_reads_in("en", await page.locator("main").inner_text())
     await page.screenshot(path=shot(page, "queue.png", tmp_path), full_page=True)
 
     # Read the intake, the reasons, the flags, the consent record; contact details masked.
     await row.get_by_role("link").click()
-    await expect(page.locator("#h-intake + dl")).to_contain_text("Country of origin")
-    await expect(page.locator("#h-intake + dl")).to_contain_text("Kenya")
-    await expect(page.locator(".reasons")).to_contain_text("Lives in the Greater Toronto Area")
-    await expect(page.locator("ul.flags")).to_contain_text("Minor in household")
-    await expect(page.locator("#h-consent + dl")).to_contain_text("2026-11")
-    await expect(page.locator("#contact-details")).to_contain_text("••••••••0123")
-    await expect(page.locator("#contact-details")).not_to_contain_text("+14165550123")
+    intake = page.locator("#h-intake + dl")
+    await expect(intake.locator('[data-field="citizenship"] dd')).to_have_text("Hungary")
+    await expect(intake.locator('[data-field="return_country"]')).to_contain_text("Romania")
+    await expect(intake.locator('[data-field="immigration_status"]')).to_contain_text(
+        "Claim refused"
+    )
+    await expect(intake.locator('[data-field="decision_date"]')).to_contain_text(
+        "last week (as said, not a date)"
+    )
+    await expect(intake.locator('[data-field="prior_return"]')).to_contain_text(
+        "As typed, not understood: “blorp”"
+    )
+    await expect(page.locator(".reasons")).to_contain_text("Refused refugee claim")
+    await expect(page.locator("ul.flags")).to_contain_text("Health or mobility needs")
+    await expect(page.locator("#consent")).to_contain_text("Given")
+    await expect(page.locator("#consent")).to_contain_text(CONSENT_VERSION)
+    await expect(page.locator("#contact-details")).not_to_contain_text(person)
+    assert_reads_in("en", await page.locator("main").inner_text())
 
     # What the person wrote is inert text: shown literally, never run, no <img> element.
     message = page.locator(".msg-person .text").first
@@ -137,10 +136,10 @@ async def test_caseworker_goes_from_login_to_reply_and_close(
     # Claim it
     await page.get_by_role("button", name="Claim").click()
     await expect(page.locator("#referral-status")).to_have_text("Claimed")
-    await expect(page.locator("#referral-assignee")).to_have_text("Cara Caseworker")
+    await expect(page.locator("#referral-assignee")).to_have_text("Cara Diallo")
 
     # Reply: it shows in the conversation and reaches the person through the web chat poll.
-    reply = "Hello Amina, I am Cara. When can I call you?"
+    reply = "Hello Ana, I am Cara. When can I call you?"
     await page.get_by_label("Message", exact=True).fill(reply)
     await page.get_by_role("button", name="Send").click()
     await expect(page.locator(".msg-caseworker")).to_contain_text("When can I call you?")
@@ -159,7 +158,7 @@ async def test_caseworker_goes_from_login_to_reply_and_close(
 
     # Reveal the contact details (audited), hand back, close with an outcome.
     await page.get_by_role("button", name="Reveal (recorded)").click()
-    await expect(page.locator("#contact-details")).to_contain_text("+14165550123")
+    await expect(page.locator("#contact-details")).to_contain_text(person)
     await page.goto(f"{server.url}/caseworker/referrals/{referral_id}")
     await page.get_by_role("button", name="Hand back to the assistant").click()
     await expect(page.locator("#conversation-status")).to_have_text("Assistant answering")
@@ -176,14 +175,32 @@ async def test_french_ui_and_canned_reply_in_the_persons_language(
     page: Page, server: LiveServer, database_url: str, tmp_path: Path
 ) -> None:
     person = f"web-{uuid.uuid4().hex[:10]}"
-    await person_writes(server, person, "bonjour, je voudrais parler à quelqu'un")
-    referral_id = make_referral(database_url, person, language="fr")
+    await person_writes(server, person, "bonjour, je voudrais rentrer chez moi")
+    conversation_id = conversation_of(database_url, "web", person)
+    await fill_form(database_url, conversation_id, "fr")
+    referral_id = referral_of(database_url, conversation_id)
     await log_in(page, server, "lea", language="fr")
-    await expect(page.locator(f'tr[data-referral="{referral_id}"]')).to_contain_text(
-        "Demande à parler à quelqu'un"
-    )
+    row = page.locator(f'tr[data-referral="{referral_id}"]')
+    await expect(row).to_contain_text("Marie")
+    await expect(row).to_contain_text("Hongrie → Roumanie")
+    await expect(row).to_contain_text("Formulaire d'accueil")
+    await expect(row).to_contain_text("Enfants du voyage")
+    assert_reads_in("fr", await page.locator("main").inner_text())
+    await page.screenshot(path=shot(page, "queue-fr.png", tmp_path), full_page=True)
     await page.goto(f"{server.url}/caseworker/referrals/{referral_id}")
-    await expect(page.locator("#h-intake + p")).to_contain_text("Aucune réponse au formulaire")
+    intake = page.locator("#h-intake + dl")
+    await expect(intake.locator('[data-field="citizenship"] dd')).to_have_text("Hongrie")
+    await expect(intake.locator('[data-field="immigration_status"]')).to_contain_text(
+        "Mesure de renvoi reçue"
+    )
+    await expect(intake.locator('[data-field="area"] dd')).to_have_text("Oui")
+    await expect(intake.locator('[data-field="passport"] dd')).to_have_text("Expiré")
+    await expect(intake.locator('[data-field="prior_return"]')).to_contain_text(
+        "Tel qu'écrit, non compris : “bof bof”"
+    )
+    await expect(page.locator("#consent")).to_contain_text("Donné")
+    await expect(page.locator("ul.flags")).to_contain_text("Enfants du voyage")
+    assert_reads_in("fr", await page.locator("main").inner_text())
     await page.get_by_label("Réponse type (Français)").select_option("best_time")
     await expect(page.get_by_label("Message", exact=True)).to_have_value(
         "Quand puis-je vous appeler? Est-ce sûr d'appeler ce numéro?"
@@ -232,7 +249,7 @@ async def test_supervisor_pages_are_for_supervisors_only(page: Page, server: Liv
 async def test_caseworker_changes_own_password_in_the_browser(
     page: Page, server: LiveServer, database_url: str
 ) -> None:
-    await add_user(database_url, "dora", display_name="Dora Caseworker", ui_language="fr")
+    await add_user(database_url, "dora", display_name="Dora Nguyen", ui_language="fr")
     await log_in(page, server, "dora", "fr")
     await page.get_by_role("link", name="Mon mot de passe").click()
     await page.get_by_label("Mot de passe actuel").fill(PASSWORD)

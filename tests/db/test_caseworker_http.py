@@ -4,21 +4,29 @@ lock-out, session expiry, audit entries, replies through the web chat, roles, AP
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import select, update
 
-from bot.caseworker import security
+from actions.intake_texts import CONSENT_VERSION
+from bot.caseworker import i18n, security, service
+from bot.intake import countries, vocabulary
 from bot.store.caseworkers import ApiToken, AuditEntry, User, UserSession
 from bot.store.db import create_engine as create_async_engine
 from bot.store.db import session_factory
 from bot.store.models import Conversation, Message, Referral, utcnow
 from tests.caseworker_support import (
+    PASSWORD,
     add_user,
     csrf_of,
     db_execute,
@@ -28,6 +36,13 @@ from tests.caseworker_support import (
     make_referral,
 )
 from tests.helpers import FakeRasa, another_browser, echo_answer, make_settings, running_app
+from tests.intake_support import (
+    assert_reads_in,
+    conversation_of,
+    fill_form,
+    referral_of,
+    visible_text,
+)
 
 
 @pytest.fixture
@@ -181,7 +196,7 @@ async def test_every_access_and_change_is_audited(
     referral_id = make_referral(
         database_url,
         "web-user-8421",
-        intake={"first_name": "Amina", "phone": "+14165550123", "country_of_origin": "Kenya"},
+        intake={"first_name": "Amina", "phone": "+14165550123", "citizenship": "KE"},
     )
     assert (await login(app, "dora")).status_code == 303
 
@@ -587,3 +602,182 @@ async def test_no_reply_reaches_a_person_who_said_stop(
     )
     assert response.headers["location"].endswith("?error=opted_out")
     assert db_rows(database_url, select(Message).where(Message.author == "caseworker")) == []
+
+
+@pytest.mark.parametrize("intake_language", ["en", "fr"])
+@pytest.mark.parametrize("language", ["en", "fr"])
+async def test_an_intake_from_the_form_reads_in_the_caseworkers_language_page_csv_and_api(
+    app: httpx.AsyncClient, database_url: str, language: str, intake_language: str
+) -> None:
+    """A referral whose intake the real form code made (tests/intake_support.py): the referral
+    page, the queue, the CSV and the API show the same referral, in the caseworker's language,
+    with no raw code, the consent record, the decision date once and what was not understood."""
+    other = intake_language  # the person's language; the caseworker reads in ``language``
+    await person_says(app, "form1", "hello" if other == "en" else "bonjour")
+    conversation_id = conversation_of(database_url, "web", "form1")
+    said = await fill_form(database_url, conversation_id, other)
+    assert any("Thank you" in s or "Merci" in s for s in said)
+    referral_id = referral_of(database_url, conversation_id)
+    await add_user(database_url, "reader", role="supervisor", ui_language=language)
+    assert (await login(app, "reader")).status_code == 303
+
+    page = (await app.get(f"/caseworker/referrals/{referral_id}")).text
+    text = visible_text(page)
+    assert_reads_in(language, text)
+    words = vocabulary.labels(language)
+    assert words["fields"]["citizenship"] in text and words["fields"]["age"] not in text
+    assert countries.name_of("HU", language) in text and countries.name_of("RO", language) in text
+    assert (
+        words["values"]["immigration_status"]["refused" if other == "en" else "removal_order"]
+        in text
+    )
+    assert ("Ana" if other == "en" else "Marie") in text
+    typed = "blorp" if other == "en" else "bof bof"
+    assert f"{i18n.ui('as_typed', language)} “{typed}”" in text
+    assert i18n.ui("consent_given", language) in text and CONSENT_VERSION in text
+    decision = vocabulary.label("decision_date", language)
+    assert text.count(decision) == 1  # the decision date once
+    if other == "en":
+        assert f"last week ({i18n.ui('as_said', language)})" in text
+    queue = visible_text((await app.get("/caseworker/")).text)
+    assert_reads_in(language, queue)
+    assert f"{countries.name_of('HU', language)} → {countries.name_of('RO', language)}" in queue
+    assert i18n.ui("new_messages", language) not in queue  # nothing written since it arrived
+
+    token = await csrf_of(app, "/caseworker/supervisor/export")
+    export = await app.post(
+        "/caseworker/supervisor/export", data={"csrf": token, "language": language}
+    )
+    [row] = [r for r in csv.DictReader(io.StringIO(export.text)) if r["id"] == referral_id]
+    assert row["screening_outcome_label"] == vocabulary.pick(
+        vocabulary.OUTCOME_LABELS[row["screening_outcome"]], language
+    )
+    assert (
+        f"{words['fields']['citizenship']}: {countries.name_of('HU', language)}"
+        in (row["intake_labelled"])
+    )
+    assert json.loads(row["intake"])["citizenship"] == "HU"  # the codes stay for other systems
+
+    engine = create_async_engine(database_url)
+    async with session_factory(engine)() as s:
+        _, token_text = await security.create_token(s, "cms", ["referrals:read"])
+        await s.commit()
+    await engine.dispose()
+    auth = {"Authorization": f"Bearer {token_text}"}
+    api = (await app.get(f"/api/v1/referrals/{referral_id}?lang={language}", headers=auth)).json()
+    assert api["intake"]["citizenship"] == "HU" and api["screening_outcome"] in vocabulary.OUTCOMES
+    assert all(r["rule_id"] for r in api["screening_reasons"])
+    assert api["labels"]["screening_outcome"] == row["screening_outcome_label"]
+    lines = {line["field"]: line for line in api["labels"]["intake"]}
+    assert lines["citizenship"]["value"] == countries.name_of("HU", language)
+    assert lines["prior_return"]["as_written"] == typed
+    plain = (await app.get(f"/api/v1/referrals/{referral_id}", headers=auth)).json()
+    assert plain["labels"] is None
+    schema = (await app.get("/openapi.json")).json()
+    assert "ReferralLabels" in schema["components"]["schemas"]
+    assert (await app.get("/api/v1/referrals?lang=de", headers=auth)).status_code == 422
+
+
+async def test_queue_pages_through_every_referral_and_counts_only_new_messages(
+    app: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    await add_user(database_url, "pia")
+    ids = []
+    for i in range(5):
+        await person_says(app, f"pg{i}", "hello")
+        ids.append(make_referral(database_url, f"pg{i}"))
+    assert (await login(app, "pia")).status_code == 303
+    seen: list[str] = []
+    path: str | None = "/caseworker/"
+    while path:
+        page = (await app.get(path)).text
+        seen += re.findall(r'<tr data-referral="(\w+)"', page)
+        found = re.search(r'<a href="(/caseworker/\?[^"]*)" rel="next"', page)
+        path = html.unescape(found.group(1)) if found else None
+    assert seen == ids  # all five, oldest first, each once, over three pages
+    assert "Page 3 / 3 · 5 referral(s)" in visible_text(page)
+
+    # The filters offer exactly the outcomes screening produces.
+    options = re.findall(
+        r'<option value="(\w+)"', page.split('id="f-screening"')[1].split("</select>")[0]
+    )
+    assert options == list(vocabulary.OUTCOMES)
+
+    # "hello" came before the referral: not new. A message after it is.
+    live = (await app.get("/caseworker/queue/live")).json()
+    assert "new message(s)" not in live["rows"]
+    await person_says(app, "pg0", "are you there?")
+    live = (await app.get("/caseworker/queue/live")).json()
+    first_row = live["rows"].split("</tr>")[0]
+    assert ids[0] in first_row and "1 new message(s)" in first_row
+
+
+def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """(path, methods) of every endpoint, through included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, set(route.methods)
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            inner = prefix + route.include_context.prefix
+            yield from _routes(route.original_router.routes, inner)
+
+
+async def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    """Walks the app's routes: every POST under /caseworker (present and future) is refused
+    without its token or with a forged one, and changes nothing (no audit entry, no state)."""
+    admin_id = await add_user(database_url, "root", role="admin")
+    await person_says(app, "csrf1", "hello")
+    referral_id = make_referral(database_url, "csrf1")
+    routes = list(_routes(app.app.routes))  # type: ignore[attr-defined]
+    caseworker = [(path, methods) for path, methods in routes if path.startswith("/caseworker")]
+    posts = sorted(path for path, methods in caseworker if "POST" in methods)
+    assert len(posts) >= 15, posts  # the walk reaches every form of the app
+    assert {frozenset(m) for _, m in caseworker} <= {frozenset({"GET"}), frozenset({"POST"})}
+
+    for body in ({}, {"csrf": "forged"}):  # before signing in: the login form's own token
+        response = await app.post(
+            "/caseworker/login", data={**body, "username": "root", "password": PASSWORD}
+        )
+        assert response.status_code == 403 and "cw_session" not in app.cookies
+    assert (await login(app, "root")).status_code == 303
+    before = len(audit_actions(database_url))
+    for path in posts:
+        if path == "/caseworker/login":
+            continue
+        url = path.replace("{referral_id}", referral_id).replace("{user_id}", admin_id)
+        for body in ({}, {"csrf": "forged"}, {"csrf": ""}):
+            response = await app.post(url, data={**body, "text": "x", "outcome": "enrolled"})
+            assert response.status_code == 403, (path, body, response.status_code)
+            assert i18n.ui("csrf_failed", "en") in response.text, path
+    assert len(audit_actions(database_url)) == before  # nothing happened
+    referral = db_get(database_url, Referral, referral_id)
+    assert (referral.status, referral.assigned_to) == ("open", None)
+    assert (await app.get("/caseworker/")).status_code == 200  # still signed in (no logout)
+
+
+async def test_urgency_is_explained_by_the_flags_that_raised_it(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await add_user(database_url, "uma", ui_language="fr")
+    await person_says(app, "urg1", "bonjour")
+    await person_says(app, "urg2", "bonjour")
+    calm = make_referral(database_url, "urg2", flags=["health_needs"], priority=1)
+    urgent = make_referral(
+        database_url, "urg1", language="fr", flags=["health_needs", "crisis"], priority=21
+    )
+    assert (await login(app, "uma")).status_code == 303
+    queue = (await app.get("/caseworker/")).text
+    rows = {
+        rid: queue.split(f'data-referral="{rid}"')[1].split("</tr>")[0] for rid in (calm, urgent)
+    }
+    assert queue.index(urgent) < queue.index(calm)
+    assert "badge urgent" in rows[urgent] and "badge urgent" not in rows[calm]
+    assert "Priorité accrue" in rows[calm]
+    assert "Crise : danger, idées suicidaires ou urgence médicale" in rows[urgent]
+    assert "Besoins de santé ou de mobilité" in rows[calm]
+    page = visible_text((await app.get(f"/caseworker/referrals/{urgent}")).text)
+    assert "Urgent en raison de : Crise : danger, idées suicidaires ou urgence médicale" in page
+    assert_reads_in("fr", page)

@@ -190,7 +190,7 @@ async def test_complete_intake_with_messy_answers(chat: Chat, db: Session, langu
         "intake", "open", language, "web",
     )  # fmt: skip
     assert referral.screening_outcome == "likely_eligible"
-    assert [r["rule"] for r in referral.screening_reasons] == ["failed_claim_in_gta"]
+    assert [r["rule_id"] for r in referral.screening_reasons] == ["failed_claim_in_gta"]
     assert referral.screening_reasons[0]["fr"] and referral.screening_reasons[0]["en"]
     assert "children_travelling" in referral.flags and referral.priority >= 1
     intake = referral.intake

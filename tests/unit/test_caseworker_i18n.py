@@ -10,7 +10,7 @@ from bot.caseworker import i18n, service
 
 
 def test_every_ui_text_and_value_exists_in_english_and_french() -> None:
-    tables = [i18n.UI, i18n.FIELDS, i18n.CANNED, i18n.CANNED_LABELS, i18n.STATUS]
+    tables = [i18n.UI, i18n.CANNED, i18n.CANNED_LABELS, i18n.STATUS]
     tables += list(i18n.VALUES.values())
     for table in tables:
         for key, texts in table.items():
@@ -38,35 +38,19 @@ def test_masking_keeps_only_the_last_four_characters_of_long_values() -> None:
     assert service.mask(12345678) == "••••5678"
 
 
-def test_intake_values_and_reasons_are_readable_in_both_languages() -> None:
-    assert i18n.display(True, "fr") == "Oui"
-    assert i18n.display(["a", "b"], "en") == "a, b"
-    assert i18n.display({"given": False}, "en") == "Given: No"
-    assert i18n.display(None, "en") == "—"
-    assert i18n.field_label("country_of_origin", "fr") == "Pays d'origine"
-    assert i18n.field_label("favourite_colour", "en") == "Favourite colour"
-    reason = {"rule_id": "r1", "en": "Lives in the GTA", "fr": "Habite dans la RGT"}
-    assert i18n.reason_text(reason, "fr") == "Habite dans la RGT"
-    assert i18n.reason_text({"rule_id": "r1", "en": "Only English"}, "fr") == "Only English"
-    assert i18n.reason_text({"rule_id": "r1"}, "en") == "r1"
-    assert i18n.reason_text("plain", "en") == "plain"
+def test_referral_values_read_from_the_vocabulary() -> None:
     assert i18n.value("outcome", "referred_elsewhere", "fr") == "Orienté ailleurs"
+    assert i18n.value("screening", "likely_not_eligible", "fr") == "Probablement non admissible"
+    assert i18n.value("kind", "intake", "fr") == "Formulaire d'accueil"
     assert i18n.value("screening", "some_new_outcome", "en") == "Some new outcome"
 
 
-def test_intake_is_split_into_answers_consent_and_contact_details() -> None:
-    answers, consent, contact = service.split_intake(
-        {
-            "first_name": "A",
-            "phone": "+1416",
-            "email": "a@example.org",
-            "consent": {"given": True},
-            "consent_at": "2026-11-27",
-        }
+def test_intake_is_split_into_answers_and_contact_details() -> None:
+    answers, contact = service.split_intake(
+        {"first_name": "A", "phone": "+14165550123", "citizenship": "HU"}
     )
-    assert answers == {"first_name": "A"}
-    assert consent == {"given": True, "consent_at": "2026-11-27"}
-    assert contact == {"phone": "+1416", "email": "a@example.org"}
+    assert answers == {"first_name": "A", "citizenship": "HU"}
+    assert contact == {"phone": "+14165550123"}
 
 
 @pytest.mark.parametrize("raw", ["=HYPERLINK(1)", "+1416", "-2", "@SUM(A1)"])
@@ -78,16 +62,16 @@ def test_export_cells_that_spreadsheets_would_run_are_made_text(raw: str) -> Non
 def test_times_are_shown_in_the_program_time_zone() -> None:
     from datetime import UTC, datetime
 
-    from bot.caseworker import routes
+    from bot.caseworker.routes import common as routes
 
-    zone = routes._zone("America/Toronto")
-    assert routes._zone("Nowhere/Atlantis") is UTC  # an unknown zone falls back to UTC
+    zone = routes.zone_named("America/Toronto")
+    assert routes.zone_named("Nowhere/Atlantis") is UTC  # an unknown zone falls back to UTC
     saved = routes.templates.globals.get("display_zone")
     routes.templates.globals["display_zone"] = zone
     try:
         winter = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-        assert routes._local_time(winter) == "2026-11-27 07:00 EST"
+        assert routes.local_time(winter) == "2026-11-27 07:00 EST"
         naive_summer = datetime(2026, 7, 1, 12, 0)  # SQLite gives naive UTC back
-        assert routes._local_time(naive_summer) == "2026-07-01 08:00 EDT"
+        assert routes.local_time(naive_summer) == "2026-07-01 08:00 EDT"
     finally:
         routes.templates.globals["display_zone"] = saved

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions.intake import FIELDS
-from actions.intake_texts import LABELS, TEXTS, VALUES, text
+from actions.intake_texts import TEXTS, text
 from bot.sms import cost
 
 MAX_SEGMENTS = 3
@@ -32,12 +32,6 @@ def test_every_question_has_an_example_for_the_second_ask() -> None:
             assert cost(second).segments <= MAX_SEGMENTS, (name, language)
         for key, _payload in field.buttons:
             assert key in TEXTS
-
-
-def test_labels_and_values_are_bilingual() -> None:
-    for table in (LABELS, VALUES):
-        for key, entry in table.items():
-            assert set(entry) == {"en", "fr"}, key
 
 
 def test_sms_summary_echoes_no_answer() -> None:

@@ -33,7 +33,7 @@ def outcome(**changes: object) -> screening.Result:
 
 
 def fired(result: screening.Result) -> list[str]:
-    return [r["rule"] for r in result.reasons]
+    return [r["rule_id"] for r in result.reasons]
 
 
 def test_failed_claimant_in_the_gta_is_likely_eligible() -> None:

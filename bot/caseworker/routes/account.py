@@ -1,0 +1,149 @@
+"""Signing in and out, the UI language, and one's own password."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.caseworker import audit, i18n, security
+from bot.caseworker.routes.common import (
+    COOKIE,
+    DB,
+    LOGIN_CSRF_COOKIE,
+    PREFIX,
+    Forbidden,
+    Signed,
+    flash,
+    posted_form,
+    redirect,
+    render,
+)
+from bot.settings import Settings
+
+router = APIRouter()
+
+
+# -- login and language --------------------------------------------------------------------
+
+
+def _login_language(request: Request) -> str:
+    chosen = request.query_params.get("lang")
+    if chosen in i18n.LANGUAGES:
+        return chosen
+    accept = request.headers.get("accept-language", "")
+    return "fr" if accept.lower().startswith("fr") else "en"
+
+
+def _login_page(request: Request, language: str, error: str | None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        "login.html",
+        language,
+        status,
+        csrf=token,
+        error=error,
+        expired=request.query_params.get("expired") == "1",
+    )
+    settings: Settings = request.app.state.settings
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path=PREFIX,
+    )
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return _login_page(request, _login_language(request), None)
+
+
+@router.post("/login")
+async def login(request: Request, s: DB) -> Response:
+    settings: Settings = request.app.state.settings
+    language = str((await request.form()).get("lang") or "en")
+    language = language if language in i18n.LANGUAGES else "en"
+    try:  # nobody is signed in yet: the token is the login page's cookie
+        form = await posted_form(request, request.cookies.get(LOGIN_CSRF_COOKIE), language)
+    except Forbidden:
+        return _login_page(request, language, "csrf_failed", 403)
+    username = str(form.get("username") or "").strip()
+    result = await security.authenticate(s, username, str(form.get("password") or ""), settings)
+    if result.user is not None:
+        action = {None: "login", "login_failed": "login_failed"}.get(result.error, "login_locked")
+        audit.record(s, result.user, action)
+    await s.commit()
+    if result.error or result.user is None:
+        return _login_page(request, language, result.error, 401 if result.error else 200)
+    token = await security.start_session(s, result.user)
+    await s.commit()
+    response = RedirectResponse(f"{PREFIX}/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+        max_age=settings.session_max_hours * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+async def logout(ctx: Signed) -> Response:
+    await ctx.s.delete(ctx.session)
+    audit.record(ctx.s, ctx.user, "logout")
+    await ctx.s.commit()
+    response = RedirectResponse(f"{PREFIX}/login?lang={ctx.lang}", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+async def set_language(ctx: Signed) -> Response:
+    form = ctx.form
+    if form.get("language") in i18n.LANGUAGES:
+        ctx.user.ui_language = form["language"]
+        await ctx.s.commit()
+    target = form.get("next", "")
+    # Only our own paths: never an open redirect.
+    if not target.startswith(PREFIX + "/") or "//" in target[1:]:
+        target = f"{PREFIX}/"
+    return RedirectResponse(target, status_code=303)
+
+
+# -- one's own account ---------------------------------------------------------------------
+
+
+@router.get("/account/password")
+async def password_page(ctx: Signed) -> Response:
+    return ctx.page(
+        "password.html", error=flash(ctx.request, "error"), done=flash(ctx.request, "done")
+    )
+
+
+@router.post("/account/password")
+async def change_password(ctx: Signed) -> Response:
+    form = ctx.form
+    try:
+        await security.change_password(
+            ctx.s,
+            ctx.user,
+            form.get("current", ""),
+            form.get("new", ""),
+            form.get("confirm", ""),
+            ctx.session.id,
+        )
+    except security.AccountError as exc:
+        await ctx.s.rollback()
+        return redirect("/account/password", error=exc.code)
+    audit.record(ctx.s, ctx.user, "change_password", subject=ctx.user.id)
+    await ctx.s.commit()
+    return redirect("/account/password", done="password_changed")
