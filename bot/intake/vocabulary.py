@@ -148,6 +148,10 @@ DERIVED: dict[str, Texts] = {
     "has_children": {"en": "Children travelling", "fr": "Enfants du voyage"},
     "urgent_date": {"en": "Removal or decision date soon", "fr": "Date de renvoi ou de "
                     "décision proche"},
+    # Raised by the safety layer from what the person wrote anywhere (bot/safety.py).
+    "crisis": {"en": "Crisis in the conversation", "fr": "Crise dans la conversation"},
+    "detention_fear": {"en": "Fears detention or arrest",
+                       "fr": "Craint une détention ou une arrestation"},
 }  # fmt: skip
 
 
