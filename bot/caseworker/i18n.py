@@ -68,6 +68,11 @@ UI: dict[str, dict[str, str]] = {
         "fr": "Aucune demande ne correspond à ces filtres.",
     },
     "count_open": {"en": "Open", "fr": "Ouvertes"},
+    "count_urgent": {"en": "Urgent referrals", "fr": "Demandes urgentes"},
+    "urgent_arrived": {
+        "en": "A new urgent referral is at the top of the queue.",
+        "fr": "Une nouvelle demande urgente est en haut de la file.",
+    },
     "count_claimed": {"en": "Claimed", "fr": "Prises en charge"},
     "count_mine": {"en": "Mine", "fr": "Les miennes"},
     "count_unassigned": {"en": "Unassigned", "fr": "Non assignées"},

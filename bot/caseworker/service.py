@@ -91,6 +91,8 @@ class Counts:
     claimed: int = 0
     mine: int = 0
     unassigned: int = 0
+    urgent: int = 0  # active referrals with an urgent flag (the live queue draws attention)
+    urgent_ids: list[str] = field(default_factory=list)
 
 
 def _filtered(query: Select[Any], f: QueueFilter, user: User) -> Select[Any]:
@@ -170,7 +172,9 @@ async def queue(
     )
 
 
-async def counts(s: AsyncSession, user: User) -> Counts:
+async def counts(
+    s: AsyncSession, user: User, catalogue: dict[str, vocabulary.FlagInfo] | None = None
+) -> Counts:
     rows = await s.execute(
         select(Referral.status, Referral.assigned_to, func.count())
         .where(Referral.status != ReferralStatus.CLOSED)
@@ -186,6 +190,16 @@ async def counts(s: AsyncSession, user: User) -> Counts:
             result.mine += n
         if assigned_to is None:
             result.unassigned += n
+    if catalogue is not None:
+        flagged = await s.execute(
+            select(Referral.id, Referral.flags).where(
+                Referral.status != ReferralStatus.CLOSED, Referral.priority > 0
+            )
+        )
+        result.urgent_ids = sorted(
+            rid for rid, flags in flagged if vocabulary.urgent_flags(catalogue, flags)
+        )
+        result.urgent = len(result.urgent_ids)
     return result
 
 

@@ -264,3 +264,45 @@ async def test_caseworker_changes_own_password_in_the_browser(
     await page.get_by_label("Nouveau mot de passe, à nouveau").fill("un tout nouveau secret")
     await page.get_by_role("button", name="Changer mon mot de passe").click()
     await expect(page.get_by_role("status")).to_have_text("Mot de passe changé.")
+
+
+@pytest.mark.parametrize(("username", "language"), [("cara", "en"), ("lea", "fr")])
+async def test_a_crisis_arrives_on_top_of_the_open_queue_and_draws_attention(
+    page: Page, server: LiveServer, database_url: str, username: str, language: str
+) -> None:
+    await log_in(page, server, username, language)
+    # An ordinary intake referral first, with flags that raise its priority...
+    ordinary = f"web-{uuid.uuid4().hex[:10]}"
+    await person_writes(server, ordinary, "hello")
+    await fill_form(database_url, conversation_of(database_url, "web", ordinary), "en")
+    await expect(page.locator("#urgent-alert")).to_be_hidden()
+    # ...then a person in crisis writes while the caseworker looks at the queue.
+    person = f"web-{uuid.uuid4().hex[:10]}"
+    replies = await person_writes(server, person, "i dont want to live anymore")
+    assert "911" in replies[0]["text"]
+    referral_id = referral_of(database_url, conversation_of(database_url, "web", person))
+    alert = page.locator("#urgent-alert")
+    await expect(alert).to_be_visible()
+    await expect(alert).to_have_text(
+        "A new urgent referral is at the top of the queue."
+        if language == "en"
+        else "Une nouvelle demande urgente est en haut de la file."
+    )
+    # Above every ordinary referral (urgent ones among themselves: longest waiting first).
+    row = page.locator(f'tr[data-referral="{referral_id}"]')
+    await expect(row).to_have_class("prio-urgent")
+    ids = await page.locator("#queue-rows tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.referral, r.className])"
+    )
+    position = [rid for rid, _ in ids].index(referral_id)
+    assert all(cls == "prio-urgent" for _, cls in ids[: position + 1])
+    ordinary_id = referral_of(database_url, conversation_of(database_url, "web", ordinary))
+    assert [rid for rid, _ in ids].index(ordinary_id) > position
+    await expect(row).to_contain_text("Urgent")
+    await expect(row).to_contain_text(
+        "Crisis: danger, self-harm or medical emergency"
+        if language == "en"
+        else "Crise : danger, idées suicidaires ou urgence médicale"
+    )
+    await expect(page).to_have_title(re.compile(r"^\(\d+\) "))
+    assert_reads_in(language, await page.locator("main").inner_text())

@@ -33,13 +33,14 @@ def _queue_filter(request: Request) -> service.QueueFilter:
 
 async def _queue_parts(ctx: Ctx, f: service.QueueFilter) -> dict[str, Any]:
     result = await service.queue(ctx.s, f, ctx.user)
+    catalogue = service.flag_catalogue(ctx.settings.screening_rules_path)
     return {
         "rows": result.rows,
         "result": result,
-        "counts": await service.counts(ctx.s, ctx.user),
+        "counts": await service.counts(ctx.s, ctx.user, catalogue),
         "filter": f,
         "users": await service.active_users(ctx.s),
-        "catalogue": service.flag_catalogue(ctx.settings.screening_rules_path),
+        "catalogue": catalogue,
         "OUTCOMES": vocabulary.OUTCOMES,
         "pager": {
             "prev": urlencode(f.as_query(page=result.page - 1)) if result.page > 1 else None,
@@ -66,5 +67,7 @@ async def queue_live(ctx: Signed) -> JSONResponse:
             "rows": templates.get_template("_queue_rows.html").render(**context),
             "counts": templates.get_template("_counts.html").render(**context),
             "total": parts["result"].total,
+            # Urgent referrals waiting: the page flashes a notice and its title for new ones.
+            "urgent": parts["counts"].urgent_ids,
         }
     )

@@ -14,14 +14,28 @@ async function fetchJson(url) {
   return response.json();
 }
 
+// An urgent referral (crisis, close removal date, detention fear, minor alone) that arrives
+// while the page is open: a visible notice (role=alert, read out by screen readers) and the
+// tab title, so a caseworker working in another tab sees it too.
+function noticeUrgent(table, urgentIds) {
+  const known = new Set((table.dataset.urgent || "").split(" ").filter(Boolean));
+  const fresh = urgentIds.filter((id) => !known.has(id));
+  table.dataset.urgent = urgentIds.join(" ");
+  const base = document.title.replace(/^\(\d+\) /, "");
+  document.title = urgentIds.length ? `(${urgentIds.length}) ${base}` : base;
+  if (fresh.length) document.getElementById("urgent-alert").hidden = false;
+}
+
 function pollQueue(table) {
   const rows = document.getElementById("queue-rows");
   const counts = document.getElementById("counts");
+  noticeUrgent(table, (table.dataset.urgent || "").split(" ").filter(Boolean));
   setInterval(async () => {
     const data = await fetchJson(table.dataset.live);
     if (!data) return;
     if (rows.innerHTML.trim() !== data.rows.trim()) rows.innerHTML = data.rows;
     if (counts.innerHTML.trim() !== data.counts.trim()) counts.innerHTML = data.counts;
+    noticeUrgent(table, data.urgent || []);
   }, POLL_MS);
 }
 
