@@ -59,8 +59,10 @@ NOT_INTERRUPTIONS = frozenset(
 )  # fmt: skip
 # A program topic is answered from the content pack (actions/knowledge.py), not a response.
 TOPIC_PREFIX = "topic:"
-# Intents that steer the form when the message is not an answer to the question asked.
-CONTROL_INTENTS = {"intake_restart": Control.RESTART, "intake_skip_question": Control.SKIP}
+# Intents that steer the form when the message is not an answer to the question asked. Not
+# "start over": it erases answers, so only the words themselves do it ("blorp again" is no
+# reason to lose everything).
+CONTROL_INTENTS = {"intake_skip_question": Control.SKIP}
 # Intents whose answer is not named utter_<intent>.
 RESPONSE_OF = {"choose_language": "utter_language_set"}
 HANDOFF_WORDS = frozenset(
@@ -380,7 +382,7 @@ def control_of(message: str, intent: str | None, confidence: float, understood: 
     Control | None
 ):  # fmt: skip
     """The control word a message is (bot/intake/control.py); an answer that does not parse
-    may also be recognised by its intent ("i made a mistake, start again from the top")."""
+    may also be recognised by its intent ("oops, I meant skip that one, not stop")."""
     control = control_word(message)
     if control is not None or understood or confidence < INTERRUPTION_CONFIDENCE:
         return control

@@ -305,13 +305,19 @@ def test_skipping_only_the_question(
         assert result == {slot: None, "intake_reask": slot}
 
 
-def test_restart_by_intent_only_when_the_text_is_not_an_answer(conversation_id: str) -> None:
-    result, _ = validate(conversation_id, "intake_passport",
-                         "i made a mistake, start again from the top",
-                         intent="intake_restart", confidence=0.9)  # fmt: skip
-    assert all(result[slot] is None for slot in intake.ANSWER_SLOTS)
+def test_only_the_words_restart_an_intent_never_erases_answers(conversation_id: str) -> None:
+    result, _ = validate(conversation_id, "intake_citizenship", "blorp again",
+                         intent="intake_restart", confidence=0.95)  # fmt: skip
+    assert result == {"intake_citizenship": None, "intake_reask": "intake_citizenship"}
+
+
+def test_skip_by_intent_only_when_the_text_is_not_an_answer(conversation_id: str) -> None:
+    result, messages = validate(conversation_id, "intake_passport", "oops that one, not all",
+                                intent="intake_skip_question", confidence=0.9)  # fmt: skip
+    assert result == {"intake_passport": {"passport": "unknown"}, "intake_reask": None}
+    assert messages[0]["text"] == "OK, let's skip that question."
     result, _ = validate(conversation_id, "intake_first_name", "Ana",
-                         intent="intake_restart", confidence=0.9)  # fmt: skip
+                         intent="intake_skip_question", confidence=0.9)  # fmt: skip
     assert result["intake_first_name"] == {"first_name": "Ana"}
 
 
