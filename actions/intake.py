@@ -250,7 +250,7 @@ def _clear(conversation_id: str) -> None:
 def _summary(tracker: Tracker, language: Language, channel: str) -> str:
     intake = intake_of(tracker)
     if channel == "sms":  # shared phones are common: never echo answers by SMS
-        answered = sum(1 for slot in ANSWER_SLOTS if tracker.get_slot(slot) is not None)
+        answered = sum(1 for slot in ANSWER_SLOTS if tracker.get_slot(slot))  # {}: not asked
         return text("summary_sms", language, count=answered)
     lines = [text("summary_title", language)]
     for key, label in LABELS.items():

@@ -477,3 +477,19 @@ def test_skip_after_a_pause_resumes_with_that_question_skipped(
                      "action_listen")  # fmt: skip
     assert asyncio.run(intake.ActionIntakeSkipQuestion().run(dispatcher, nobody, {})) == []
     assert dispatcher.messages[0]["text"] == intake.text("no_question_to_skip", language)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_summary_choices_fit_in_three_sms_with_every_answer(language: str) -> None:
+    from bot.channels.sms import render
+    from bot.engine import Button, Reply
+    from bot.sms import cost
+
+    every = {f.slot: {f.key: "x"} for f in intake.FIELDS if f.slot in intake.ANSWER_SLOTS}
+    [message] = _asked("intake_confirm", language, "sms",
+                       {**every, "intake_reask": "intake_confirm" + intake.CHOICES})  # fmt: skip
+    reply = Reply(message["text"], tuple(Button(b["title"], b["payload"])
+                                         for b in message["buttons"]))  # fmt: skip
+    [part] = render(reply, language, max_segments=3)  # one SMS message, not split
+    assert cost(part.text).segments <= 3
+    assert len(message["buttons"]) == len(intake.ANSWER_SLOTS) + 1  # send + each answer
