@@ -499,7 +499,9 @@ _AGE_SAID = re.compile(
     r"age de|agee de|moi|me)\s+" + _AGE_NUMBER + r"(" + _AGE_UNIT + r")?"
     r"|\b" + _AGE_NUMBER + _AGE_UNIT
 )
-_PARTY_NOUN = re.compile(rf"^\s*(?:{_CHILD[1:-1]}|{_ADULT[1:-1]}|of|de|d|other|others|more)\b")
+# Words that may follow an age said without a unit ("im 16 and alone", "j'ai 16 seule").
+_AFTER_AGE = [[w] for w in ("and", "et", "alone", "seul", "seule", "only", "just", "juste", "so",
+                            "but", "mais", "donc", "with", "avec", "me", "moi")]  # fmt: skip
 
 
 def _age_number(token: str | None) -> int | None:
@@ -520,8 +522,8 @@ def person_age(key: str) -> tuple[int | None, str]:
             number, unit = match.group(4), " "
             if re.search(_CHILD, key[: match.start()]):
                 continue  # "mes enfants de 3 et 5 ans": their age, not the person's
-        elif not unit and _PARTY_NOUN.match(key[match.end() :]):
-            continue  # "j'ai 2 enfants", "me 2 kids"
+        elif not unit and key[match.end() :].split()[:1] not in ([], *_AFTER_AGE):
+            continue  # "j'ai 2 enfants", "i am 5 months pregnant": not an age
         age = _age_number(number)
         if age is not None:
             kept = marker if marker in ("me", "moi") else ""  # "just me 16" -> "just me"

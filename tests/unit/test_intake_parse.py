@@ -323,6 +323,13 @@ def test_a_count_or_a_childs_age_is_not_the_persons_age(text: str) -> None:
     assert result is not None and "age" not in result and result["adults"] == 1
 
 
+@pytest.mark.parametrize(
+    "text", ["just me, i am 5 months pregnant", "j'ai 3 semaines pour partir", "im 2 hours away"]
+)
+def test_a_number_after_i_am_is_not_always_an_age(text: str) -> None:
+    assert parse.person_age(text.replace(",", ""))[0] is None
+
+
 def test_minor_in_words_raises_the_flag_and_the_age_is_still_asked() -> None:
     party = parse.travel_party("je suis mineur, seul")
     assert party is not None and party["minor_alone"] is True
