@@ -10,14 +10,20 @@ Interruptions are handled in the validation, so the form resumes by itself whate
   again;
 - a question the assistant has an answer for (a program topic of the content pack, or any
   intent with an ``utter_<intent>`` response) -> that answer, then the question again;
-- "later" / "plus tard" -> the form stops; the answers stay saved ("continue" resumes).
+- control words (bot/intake/control.py, the same in English and French): "cancel" / "never
+  mind" / "laisse faire" / "annuler" pause the form (answers saved, Continue / Start over
+  offered); "start over" / "recommencer" restart it; "skip this question" / "non je voulais
+  juste passer la question" skip the question (or ask it again when it cannot be skipped).
+
+No question is asked the same way a third time: an answer not understood is asked again once
+with an example; a second one is kept as written (``<key>_as_written``, the key "unknown"), the
+consent counts as a no, and the final "send" offers choices, then pauses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +41,7 @@ from actions.safety import answer_crisis
 from actions.store import language_of, rules, store
 from bot import referrals, safety
 from bot.intake import parse, progress, vocabulary
+from bot.intake.control import Control, control_word
 from bot.intake.text import fold, has_phrase
 from bot.store.intake import IntakeStatus
 
@@ -50,17 +57,16 @@ UNPARSED_INTERRUPTION_CONFIDENCE = 0.6
 # Intents that are answers or small talk, never a question to answer mid-form.
 NOT_INTERRUPTIONS = frozenset(
     {"affirm", "deny", "greet", "goodbye", "thanks", "nlu_fallback", "start_intake",
-     "intake_continue", "intake_restart", "human_handoff"}
+     "intake_continue", "intake_restart", "intake_skip_question", "human_handoff"}
 )  # fmt: skip
 # A program topic is answered from the content pack (actions/knowledge.py), not a response.
 TOPIC_PREFIX = "topic:"
+# Intents that steer the form when the message is not an answer to the question asked. Not
+# "start over": it erases answers, so only the words themselves do it ("blorp again" is no
+# reason to lose everything).
+CONTROL_INTENTS = {"intake_skip_question": Control.SKIP}
 # Intents whose answer is not named utter_<intent>.
 RESPONSE_OF = {"choose_language": "utter_language_set"}
-PAUSE = frozenset(
-    {"later", "not now", "stop the form", "stop the questions", "pause", "cancel",
-     "i'll continue later", "continue later", "plus tard", "pas maintenant", "annuler",
-     "arreter le formulaire", "arreter les questions", "je continue plus tard"}
-)  # fmt: skip
 HANDOFF_WORDS = frozenset(
     {"talk to a person", "a person", "human", "real person", "agent", "caseworker",
      "talk to someone", "humain", "une personne", "quelqu'un", "quelquun", "intervenant",
@@ -83,7 +89,11 @@ class Field:
     keys: tuple[str, ...]  # every intake value the answer sets (to restore saved progress)
     parse: Callable[[str, Context], dict[str, Any] | None]
     buttons: tuple[tuple[str, str], ...] = ()  # (text key, payload)
-    keep_unparsed: bool = True  # after two answers not understood, keep the text as said
+    label: str = ""  # its vocabulary field in the summary, when not ``key``
+
+    @property
+    def label_key(self) -> str:
+        return self.label or self.key
 
 
 YES_NO_DK = (("btn_yes", "yes"), ("btn_no", "no"), ("btn_dont_know", "I don't know"))
@@ -91,7 +101,7 @@ YES_NO_PREFER = (("btn_yes", "yes"), ("btn_no", "no"), ("btn_prefer_not", "prefe
 
 FIELDS: tuple[Field, ...] = (
     Field("intake_consent", "consent", ("consent",), lambda t, c: parse.consent(t),
-          (("btn_yes", "yes"), ("btn_no", "no")), keep_unparsed=False),
+          (("btn_yes", "yes"), ("btn_no", "no"))),
     Field("intake_first_name", "first_name", ("first_name",),
           lambda t, c: parse.first_name(t), (("btn_skip", "skip"),)),
     Field("intake_location", "area", ("area", "city"), lambda t, c: parse.location(t)),
@@ -100,13 +110,15 @@ FIELDS: tuple[Field, ...] = (
           tuple((f"status_{s}", str(i)) for i, s in enumerate(parse.STATUSES, start=1))),
     Field("intake_decision_date", "decision_date_text", ("decision_date", "decision_date_text"),
           lambda t, c: parse.decision_date(t, c.language, c.today),
-          (("btn_dont_know", "I don't know"),)),
+          (("btn_dont_know", "I don't know"),), label="decision_date"),
     Field("intake_citizenship", "citizenship", ("citizenship",),
           lambda t, c: parse.citizenship(t)),
     Field("intake_return_country", "return_country", ("return_country",),
           lambda t, c: parse.return_country(t, c.citizenship), (("btn_same", "same"),)),
-    Field("intake_party", "party", ("adults", "children", "minor_alone"),
+    Field("intake_party", "party", ("adults", "children", "minor_alone", "age"),
           lambda t, c: parse.travel_party(t)),
+    # Asked only when the party answer gave no age and no other adult travels (docs/intake.md).
+    Field("intake_age", "age", ("age",), lambda t, c: parse.age(t), (("btn_skip", "skip"),)),
     Field("intake_passport", "passport", ("passport",), lambda t, c: parse.passport(t),
           YES_NO_DK),
     Field("intake_health", "health_needs", ("health_needs", "health_details"),
@@ -120,15 +132,20 @@ FIELDS: tuple[Field, ...] = (
     Field("intake_contact", "contact_preference", ("contact_preference",),
           lambda t, c: parse.contact_preference(t)),
     Field("intake_phone", "phone", ("phone",), lambda t, c: parse.phone(t),
-          (("btn_skip", "skip"),), keep_unparsed=False),
+          (("btn_skip", "skip"),)),
     Field("intake_notes", "notes", ("notes",), lambda t, c: parse.notes(t),
           (("btn_no", "no"),)),
     Field("intake_confirm", "confirm", (), lambda t, c: parse.confirmation(t),
-          (("btn_send", "send"), ("btn_change", "change")), keep_unparsed=False),
+          (("btn_send", "send"), ("btn_change", "change"))),
 )  # fmt: skip
 BY_SLOT = {f.slot: f for f in FIELDS}
 ANSWER_SLOTS = [f.slot for f in FIELDS if f.slot not in ("intake_consent", "intake_confirm")]
 HELPER_SLOTS = ("intake_stage", "intake_reask")
+# intake_reask: the slot asked a second time; with this suffix, the summary's third ask (choices).
+CHOICES = "#choices"
+# How the form ends early (required_slots returns nothing; action_intake_done says why).
+ENDED = ("declined", "paused", "stuck", "crisis")
+UNSKIPPABLE = frozenset({"intake_consent", "intake_confirm"})
 SENSITIVE = frozenset({"health_needs", "safety_concerns", "criminality", "phone", "notes"})
 
 
@@ -146,14 +163,24 @@ def context(tracker: Tracker) -> Context:
     return Context(language_of(tracker), channel_of(tracker), citizenship, date.today())
 
 
-def intake_of(tracker: Tracker) -> dict[str, Any]:
-    """The normalised answers held in the form's slots, merged into one intake record."""
+def _merged(slots: dict[str, Any]) -> dict[str, Any]:
+    """Slot values (dicts of intake values) merged into one intake record."""
     intake: dict[str, Any] = {}
-    for slot in ANSWER_SLOTS:
-        value = tracker.get_slot(slot)
+    for value in slots.values():
         if isinstance(value, dict):
             intake.update(value)
     return intake
+
+
+def intake_of(tracker: Tracker) -> dict[str, Any]:
+    """The normalised answers held in the form's slots, merged into one intake record."""
+    return _merged({slot: tracker.get_slot(slot) for slot in ANSWER_SLOTS})
+
+
+def _asked_slots(slots: list[str], channel: str) -> list[str]:
+    """The questions asked on this channel: the phone only on Telegram (SMS already has a
+    number; the web chat has none to give)."""
+    return slots if channel == "telegram" else [s for s in slots if s != "intake_phone"]
 
 
 def _buttons(field: Field, language: Language) -> list[dict[str, str]]:
@@ -211,7 +238,7 @@ def _clear(conversation_id: str) -> None:
 def _summary(tracker: Tracker, language: Language, channel: str) -> str:
     intake = intake_of(tracker)
     if channel == "sms":  # shared phones are common: never echo answers by SMS
-        answered = sum(1 for slot in ANSWER_SLOTS if tracker.get_slot(slot) is not None)
+        answered = sum(1 for slot in ANSWER_SLOTS if tracker.get_slot(slot))  # {}: not asked
         return text("summary_sms", language, count=answered)
     lines = [text("summary_title", language)]
     for spec in vocabulary.SUMMARY_FIELDS:
@@ -223,6 +250,11 @@ def _summary(tracker: Tracker, language: Language, channel: str) -> str:
 
 def _display(key: str, intake: dict[str, Any], language: Language) -> str | None:
     """One answer as the person reads it back (``bot.intake.vocabulary`` holds the words)."""
+    written = intake.get(f"{key}_as_written")
+    if key == "decision_date":
+        written = written or intake.get("decision_date_text_as_written")
+    if written:  # not understood: shown as typed
+        return text("as_written", language, value=written)
     if key == "party":
         adults, children = intake.get("adults"), intake.get("children")
         if adults is None and children is None:
@@ -247,11 +279,23 @@ def _display(key: str, intake: dict[str, Any], language: Language) -> str | None
     return vocabulary.value_label(key, value, language)
 
 
+def _change_buttons(tracker: Tracker, language: Language) -> list[dict[str, str]]:
+    """The summary's third ask: "Send", then one button per answer that can be changed."""
+    buttons = [{"title": text("btn_send", language), "payload": "send"}]
+    for field in FIELDS:
+        value = tracker.get_slot(field.slot)
+        if field.slot in ANSWER_SLOTS and isinstance(value, dict) and value:
+            title = vocabulary.FIELDS[field.label_key].summary_label(language)
+            buttons.append({"title": title, "payload": f"{parse.CHANGE_PAYLOAD}{field.slot}"})
+    return buttons
+
+
 def ask(slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
     field = BY_SLOT[slot]
     language = language_of(tracker)
     channel = channel_of(tracker)
-    again = tracker.get_slot("intake_reask") == slot
+    reask = tracker.get_slot("intake_reask")
+    again = reask == slot
     buttons = _buttons(field, language)
     if slot == "intake_consent":
         if again:
@@ -262,6 +306,12 @@ def ask(slot: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
         dispatcher.utter_message(text=text("consent_ask", language), buttons=buttons)
         return
     if slot == "intake_confirm":
+        if reask == slot + CHOICES:  # third ask: choices, not the same words again
+            dispatcher.utter_message(
+                text=text("confirm_choices", language),
+                buttons=_change_buttons(tracker, language),
+            )
+            return
         if again:
             dispatcher.utter_message(text=text("confirm_which", language))
             return
@@ -312,8 +362,15 @@ def wants_person(message: str, intent: str | None, confidence: float) -> bool:
     return has_phrase(fold(message), HANDOFF_WORDS) and len(message) <= 60
 
 
-def wants_pause(message: str) -> bool:
-    return re.sub(r"[^a-z' ]+", " ", fold(message)).strip() in PAUSE
+def control_of(message: str, intent: str | None, confidence: float, understood: bool) -> (
+    Control | None
+):  # fmt: skip
+    """The control word a message is (bot/intake/control.py); an answer that does not parse
+    may also be recognised by its intent ("oops, I meant skip that one, not stop")."""
+    control = control_word(message)
+    if control is not None or understood or confidence < INTERRUPTION_CONFIDENCE:
+        return control
+    return CONTROL_INTENTS.get(intent or "")
 
 
 def interruption_response(
@@ -343,11 +400,9 @@ class ValidateIntakeForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if tracker.get_slot("intake_stage") in ("declined", "paused", "crisis"):
+        if tracker.get_slot("intake_stage") in ENDED:
             return []  # the form ends; action_intake_done says the right thing
-        if channel_of(tracker) != "telegram":  # SMS already has a number; web has none to give
-            return [s for s in domain_slots if s != "intake_phone"]
-        return domain_slots
+        return _asked_slots(domain_slots, channel_of(tracker))
 
     async def validate_answer(
         self,
@@ -379,11 +434,24 @@ class ValidateIntakeForm(FormValidationAction):
             log.info("handoff requested during intake referral=%s", referral_id)
             dispatcher.utter_message(text=text("handoff_in_form", ctx.language))
             return {slot: None}
-        if wants_pause(message):
-            return {slot: None, "intake_stage": "paused" if slot != "intake_consent" else
-                    "declined"}  # fmt: skip
 
         values = field.parse(message, ctx)
+        control = control_of(message, intent, confidence, values is not None)
+        if control is Control.CONTINUE:  # "Continue" pressed while the form runs: ask again
+            return {slot: None}
+        if control is Control.PAUSE:
+            log.info("intake paused by the person conversation=%s", conversation_id)
+            stage = "paused" if slot != "intake_consent" else "declined"  # no answers yet
+            return {slot: None, "intake_reask": None, "intake_stage": stage}
+        if control is Control.RESTART:
+            return await self._restart(slot, dispatcher, ctx, conversation_id)
+        if control is Control.SKIP:
+            skipped = field.parse("skip", ctx) if slot not in UNSKIPPABLE else None
+            if skipped is None:  # the consent and the final "send" need an answer
+                return await self._not_understood(slot, message, dispatcher, tracker, ctx)
+            dispatcher.utter_message(text=text("skipped", ctx.language))
+            return await self._accept(slot, skipped, dispatcher, tracker, ctx)
+
         response = interruption_response(message, intent, confidence, values is not None, domain)
         if response is not None:
             if response.startswith(TOPIC_PREFIX):  # a program question: the content pack answers
@@ -392,23 +460,54 @@ class ValidateIntakeForm(FormValidationAction):
                 dispatcher.utter_message(response=response)
             return {slot: None}  # the form asks its question again
         if values is None:
-            if tracker.get_slot("intake_reask") != slot or not field.keep_unparsed:
-                if slot == "intake_consent" and tracker.get_slot("intake_reask") == slot:
-                    values = {"consent": False}  # only an explicit yes starts the intake
-                else:
-                    return {slot: None, "intake_reask": slot}
-            else:
-                values = {field.key: parse.UNKNOWN, f"{field.key}_as_written": message[:200]}
-        return await self._accept(slot, values, dispatcher, ctx, conversation_id)
+            return await self._not_understood(slot, message, dispatcher, tracker, ctx)
+        return await self._accept(slot, values, dispatcher, tracker, ctx)
+
+    async def _not_understood(
+        self,
+        slot: str,
+        message: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        ctx: Context,
+    ) -> dict[str, Any]:
+        """Asked again once with an example; never the same way a third time: then the answer
+        is kept as written, the consent counts as a no, the summary offers choices."""
+        reask = tracker.get_slot("intake_reask")
+        if reask not in (slot, slot + CHOICES):
+            return {slot: None, "intake_reask": slot}
+        if slot == "intake_consent":  # only an explicit yes starts the intake
+            return await self._accept(slot, {"consent": False}, dispatcher, tracker, ctx)
+        if slot == "intake_confirm":
+            if reask == slot:
+                return {slot: None, "intake_reask": slot + CHOICES}
+            # Choices offered and still unclear: nothing is sent, the answers stay saved.
+            return {slot: None, "intake_stage": "stuck", "intake_reask": None}
+        field = BY_SLOT[slot]
+        values = {field.key: parse.UNKNOWN, f"{field.key}_as_written": message[:200]}
+        return await self._accept(slot, values, dispatcher, tracker, ctx)
+
+    async def _restart(
+        self, slot: str, dispatcher: CollectingDispatcher, ctx: Context, conversation_id: str
+    ) -> dict[str, Any]:
+        """ "Start over" inside the form: the answers go (the consent stays), first question."""
+        if slot == "intake_consent":
+            return {slot: None, "intake_reask": None}  # nothing to clear: the consent again
+        await asyncio.to_thread(_clear, conversation_id)
+        log.info("intake restarted by the person conversation=%s", conversation_id)
+        dispatcher.utter_message(text=text("restarted", ctx.language))
+        cleared: dict[str, Any] = {s: None for s in ANSWER_SLOTS}
+        return {**cleared, "intake_confirm": None, "intake_reask": None}
 
     async def _accept(
         self,
         slot: str,
         values: dict[str, Any],
         dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         ctx: Context,
-        conversation_id: str,
     ) -> dict[str, Any]:
+        conversation_id = tracker.sender_id
         if slot == "intake_consent":
             given = bool(values["consent"])
             await asyncio.to_thread(_consent, conversation_id, given, ctx.language)
@@ -421,14 +520,32 @@ class ValidateIntakeForm(FormValidationAction):
             if values["action"] == "submit":
                 return {slot: values, "intake_reask": None}
             target = values.get("slot")
-            if target is None:
-                return {slot: None, "intake_reask": slot}
+            if target not in ANSWER_SLOTS or target not in _asked_slots(list(BY_SLOT), ctx.channel):
+                # "change" alone: which one? (asked again, then choices)
+                return await self._not_understood(slot, "", dispatcher, tracker, ctx)
             dispatcher.utter_message(text=text("confirm_change_ok", ctx.language))
             return {slot: None, target: None, "intake_reask": None}
-        await asyncio.to_thread(_save, conversation_id, values, ctx.language)
+        result: dict[str, Any] = {slot: values, "intake_reask": None}
+        if slot in ("intake_party", "intake_age"):
+            result.update(_with_age(slot, values, tracker.get_slot))
+        await asyncio.to_thread(_save, conversation_id, _merged(result), ctx.language)
         if slot == "intake_safety" and values.get("safety_concerns") == "yes":
             dispatcher.utter_message(text=text("safety_note", ctx.language))
-        return {slot: values, "intake_reask": None}
+        return result
+
+
+def _with_age(slot: str, values: dict[str, Any], get_slot: Callable[[str], Any]) -> dict[str, Any]:
+    """The age question and the travel party kept consistent (``parse.with_age``): an age in
+    the party answer fills the age question; a later age updates the party (minor_alone)."""
+    if slot == "intake_party":
+        age_slot = get_slot("intake_age")
+        if isinstance(values.get("age"), int):
+            return {"intake_age": {"age": values["age"]}}
+        if isinstance(age_slot, dict) and "age" in age_slot:
+            return {"intake_party": parse.with_age(values, age_slot)}
+        return {"intake_age": None if parse.age_needed(values) else {}}
+    party = get_slot("intake_party")
+    return {"intake_party": parse.with_age(party, values)} if isinstance(party, dict) else {}
 
 
 def _validator(slot: str) -> Callable[..., Any]:
@@ -459,17 +576,27 @@ def _reset(consent: bool) -> list[dict[str, Any]]:
     return events
 
 
+def restored_slots(answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The form's slots rebuilt from the answers saved in the app's store."""
+    slots: dict[str, dict[str, Any]] = {}
+    for field in FIELDS:
+        if field.slot not in ANSWER_SLOTS:
+            continue
+        written = f"{field.key}_as_written"
+        value = {k: answers[k] for k in (*field.keys, written) if k in answers}
+        if written in value and field.key not in value:
+            value[field.key] = parse.UNKNOWN
+        if value:
+            slots[field.slot] = value
+    party = slots.get("intake_party")
+    if "intake_age" not in slots and party is not None and not parse.age_needed(party):
+        slots["intake_age"] = {}  # not needed: another adult travels
+    return slots
+
+
 def _restore(answers: dict[str, Any]) -> list[dict[str, Any]]:
     events = _reset(consent=True)
-    for field in FIELDS:
-        if field.slot in ANSWER_SLOTS and (
-            field.key in answers or f"{field.key}_as_written" in answers
-        ):
-            value = {k: answers.get(k) for k in field.keys if k in answers}
-            value.update({k: v for k, v in answers.items() if k == f"{field.key}_as_written"})
-            if field.key not in value:
-                value[field.key] = parse.UNKNOWN
-            events.append(SlotSet(field.slot, value))
+    events += [SlotSet(slot, value) for slot, value in restored_slots(answers).items()]
     return events
 
 
@@ -540,6 +667,37 @@ class ActionIntakeRestart(Action):
         return [*_reset(consent=False), FollowupAction(FORM)]
 
 
+class ActionIntakeSkipQuestion(Action):
+    """ "Wait no, I just meant cancel the question" / "non je voulais juste passer la question"
+    after the form was paused: the form resumes with the question it was at skipped (or asked
+    again, for the consent and the final "send"). Inside the form the validation does this."""
+
+    def name(self) -> str:
+        return "action_intake_skip_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        status, consent, answers = await asyncio.to_thread(_saved, tracker.sender_id)
+        if status != IntakeStatus.IN_PROGRESS or not consent:
+            dispatcher.utter_message(text=text("no_question_to_skip", language))
+            return []
+        slots = restored_slots(answers)
+        asked = _asked_slots([f.slot for f in FIELDS], channel_of(tracker))
+        pending = next((s for s in asked if s in ANSWER_SLOTS and s not in slots), None)
+        events = _restore(answers)
+        if pending is not None:
+            ctx = context(tracker)
+            skipped = BY_SLOT[pending].parse("skip", ctx)
+            if skipped is not None:
+                values = {pending: skipped, **_with_age(pending, skipped, slots.get)}
+                await asyncio.to_thread(_save, tracker.sender_id, _merged(values), language)
+                events += [SlotSet(slot, value) for slot, value in values.items()]
+                dispatcher.utter_message(text=text("skipped", language))
+        return [*events, FollowupAction(FORM)]
+
+
 class ActionIntakeDone(Action):
     """The form ended: declined, paused, or confirmed (screen, create the referral, tell them)."""
 
@@ -556,10 +714,11 @@ class ActionIntakeDone(Action):
             return _reset(consent=False)
         if stage == "crisis":  # the emergency guidance was the answer; nothing more now
             return [SlotSet("intake_stage", None), SlotSet("intake_reask", None)]
-        if stage == "paused":
-            dispatcher.utter_message(
-                text=text("paused", language), buttons=_continue_buttons(language)
-            )
+        if stage in ("paused", "stuck"):  # stuck: the summary's choices did not help either
+            buttons = _continue_buttons(language)
+            if stage == "stuck":
+                buttons.append({"title": text("btn_person", language), "payload": "/human_handoff"})
+            dispatcher.utter_message(text=text(stage, language), buttons=buttons)
             return [SlotSet("intake_stage", None), SlotSet("intake_reask", None)]
         intake = intake_of(tracker)
         try:

@@ -107,6 +107,14 @@ TEXTS: Texts = {
         "en": 'For example: "just me", "me and 2 kids" or "2 adults, 1 child".',
         "fr": "Par exemple : « seul », « moi et 2 enfants » ou « 2 adultes, 1 enfant ».",
     },
+    "ask_age": {
+        "en": 'How old are you? (You can write "skip".)',
+        "fr": "Quel âge avez-vous? (Vous pouvez écrire « passer ».)",
+    },
+    "ex_age": {
+        "en": 'Please write your age in years, for example "34", or "skip".',
+        "fr": "Écrivez votre âge en années, par exemple « 34 », ou « passer ».",
+    },
     "ask_passport": {
         "en": "Do you have a valid passport or travel document?",
         "fr": "Avez-vous un passeport ou un titre de voyage valide?",
@@ -184,6 +192,10 @@ TEXTS: Texts = {
         "en": 'Write your message, or "no".',
         "fr": "Écrivez votre message, ou « non ».",
     },
+    "skipped": {
+        "en": "OK, let's skip that question.",
+        "fr": "D'accord, on passe cette question.",
+    },
     "not_understood": {
         "en": "Sorry, I didn't understand that answer.",
         "fr": "Désolé, je n'ai pas compris cette réponse.",
@@ -209,6 +221,11 @@ TEXTS: Texts = {
         "« corriger la date ». Ou répondez « envoyer ».",
     },
     "confirm_change_ok": {"en": "OK, let's change that.", "fr": "D'accord, corrigeons cela."},
+    "confirm_choices": {
+        "en": "Please choose: send your answers as they are, or the answer you want to change.",
+        "fr": "Choisissez : envoyer vos réponses telles quelles, ou la réponse à corriger.",
+    },
+    "as_written": {"en": '"{value}" (as you wrote it)', "fr": "« {value} » (tel quel)"},
     # -- the end of the form -----------------------------------------------------------
     "declined": {
         "en": "OK, I won't ask you any personal questions, and nothing was kept. You can still "
@@ -222,6 +239,23 @@ TEXTS: Texts = {
         'go on, or "start over".',
         "fr": "D'accord, on arrête ici. J'ai gardé vos réponses. Écrivez « continuer » quand "
         "vous voulez reprendre, ou « recommencer ».",
+    },
+    "stuck": {
+        "en": "I'm not sure what you want to do, so I have not sent anything. Your answers are "
+        'saved: write "continue" to see them again, or ask to talk to a person.',
+        "fr": "Je ne suis pas sûr de ce que vous voulez faire, alors je n'ai rien envoyé. Vos "
+        "réponses sont gardées : écrivez « continuer » pour les revoir, ou demandez à parler "
+        "à une personne.",
+    },
+    "restarted": {
+        "en": "OK, let's start over. I cleared your earlier answers.",
+        "fr": "D'accord, on recommence. J'ai effacé vos réponses précédentes.",
+    },
+    "no_question_to_skip": {
+        "en": "There is no question in progress right now. You can ask me about the program, "
+        'or write "I want to go home" to start.',
+        "fr": "Il n'y a pas de question en cours. Vous pouvez me poser des questions sur le "
+        "programme, ou écrire « je veux rentrer chez moi » pour commencer.",
     },
     "sent_likely_eligible": {
         "en": "Thank you. I sent your answers to the program's caseworkers. Your situation "

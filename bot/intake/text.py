@@ -7,6 +7,7 @@ import unicodedata
 
 _PUNCT = re.compile(r"[^\w\s'/.-]+")
 _SPACES = re.compile(r"\s+")
+_WORDS_ONLY = re.compile(r"[^a-z0-9]+")
 
 
 def fold(text: str) -> str:
@@ -22,6 +23,7 @@ def words(text: str) -> list[str]:
 
 
 def has_phrase(folded: str, phrases: frozenset[str]) -> bool:
-    """True if one of ``phrases`` occurs in ``folded`` as whole words."""
-    padded = f" {re.sub(r'[^a-z0-9]+', ' ', folded)} "
-    return any(f" {p} " in padded for p in phrases)
+    """True if one of ``phrases`` occurs in ``folded`` as whole words (punctuation and
+    apostrophes count as spaces on both sides: "quelqu'un" matches "quelqu un")."""
+    padded = f" {_WORDS_ONLY.sub(' ', folded)} "
+    return any(f" {_WORDS_ONLY.sub(' ', p).strip()} " in padded for p in phrases)

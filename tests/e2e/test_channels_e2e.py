@@ -263,3 +263,39 @@ async def test_telegram_crisis_in_english_then_help_still_works(
     assert referral is not None and referral.flags == ["crisis"]
     [help_text] = await tg.say("/help")
     assert "Reply HUMAN" in help_text["text"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", {"start": "i want to go home", "yes": "yes", "name": "Ana", "pause": "nevermind",
+             "skip": "wait no i just meant cancel the question", "restart": "start over",
+             "paused": "OK, we can stop here.", "skipped": "OK, let's skip that question.",
+             "restarted": "OK, let's start over.", "location": "Do you live in the Greater",
+             "status": "Which best describes", "name_q": "What first name"}),
+     ("fr", {"start": "je veux rentrer chez moi", "yes": "oui", "name": "Marie",
+             "pause": "laisse faire", "skip": "non je voulais juste passer la question",
+             "restart": "recommencer", "paused": "D'accord, on arrête ici.",
+             "skipped": "D'accord, on passe cette question.",
+             "restarted": "D'accord, on recommence.", "location": "Habitez-vous dans la région",
+             "status": "Qu'est-ce qui décrit le mieux", "name_q": "Quel prénom"})],
+)  # fmt: skip
+async def test_telegram_intake_control_words(
+    app: httpx.AsyncClient, fakes: Fakes, lang: str, words: dict[str, str]
+) -> None:
+    """Inside the intake on Telegram: pause (Continue / Start over buttons), continue, skip only
+    the question, start over; the same behaviour in both languages (docs/intake.md)."""
+    tg = Tg(app, fakes.telegram, lang)
+    await tg.say("/start")
+    await tg.say(words["start"])
+    await tg.say(words["yes"])
+    await tg.say(words["name"])
+    paused = await tg.say(words["pause"])
+    assert paused[-1]["text"].startswith(words["paused"])
+    keyboard = paused[-1]["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in keyboard] == ["/intake_continue", "/intake_restart"]
+    resumed = " ".join(m["text"] for m in await tg.press("/intake_continue"))
+    assert words["location"] in resumed  # where they left off
+    skipped = " ".join(m["text"] for m in await tg.say(words["skip"]))
+    assert words["skipped"] in skipped and words["status"] in skipped
+    restarted = " ".join(m["text"] for m in await tg.say(words["restart"]))
+    assert words["restarted"] in restarted and words["name_q"] in restarted

@@ -41,6 +41,7 @@ EN_ANSWERS: dict[str, str] = {
     "citizenship": "hungray",
     "return_country": "same",
     "party": "2 kids",
+    "age": "34",
     "passport": "idk",
     "health": "no",
     "safety": "no",
@@ -58,6 +59,7 @@ FR_ANSWERS: dict[str, str] = {
     "citizenship": "hongroise",
     "return_country": "le même",
     "party": "moi et mes 2 enfants",
+    "age": "34 ans",
     "passport": "jsp",
     "health": "non",
     "safety": "non",
@@ -73,14 +75,26 @@ QUESTION_START = {  # how each question begins, to know which one the assistant 
         "location": "Do you live in the Greater Toronto Area",
         "status": "Which best describes your immigration situation?",
         "citizenship": "What is your country of citizenship?",
+        "party": "Who would travel with you?",
+        "age": "How old are you?",
+        "passport": "Do you have a valid passport",
         "confirm": 'Reply "send"',
+        "paused": "OK, we can stop here. I saved your answers.",
+        "skipped": "OK, let's skip that question.",
+        "restarted": "OK, let's start over.",
     },
     "fr": {
         "first_name": "Merci. Quel prénom",
         "location": "Habitez-vous dans la région du Grand Toronto",
         "status": "Qu'est-ce qui décrit le mieux votre situation",
         "citizenship": "De quel pays avez-vous la citoyenneté?",
+        "party": "Qui voyagerait avec vous?",
+        "age": "Quel âge avez-vous?",
+        "passport": "Avez-vous un passeport",
         "confirm": "Répondez « envoyer »",
+        "paused": "D'accord, on arrête ici. J'ai gardé vos réponses.",
+        "skipped": "D'accord, on passe cette question.",
+        "restarted": "D'accord, on recommence.",
     },
 }
 
@@ -171,11 +185,11 @@ async def test_complete_intake_with_messy_answers(chat: Chat, db: Session, langu
     if language == "en":
         for line in ("Name: Ana", "Lives in the GTA: yes (Brampton)", "Citizenship: Hungary",
                      "Return to: Hungary", "Travelling: 1 adult(s), 2 child(ren)",
-                     "Passport: don't know", "Decision date: march 3"):  # fmt: skip
+                     "Passport: don't know", "Decision date: march 3", "Age: 34"):  # fmt: skip
             assert line in summary
     else:
         for line in ("Prénom: Marie", "Citoyenneté: Hongrie", "Situation: Demande refusée",
-                     "Voyageurs: 1 adulte(s), 2 enfant(s)"):  # fmt: skip
+                     "Voyageurs: 1 adulte(s), 2 enfant(s)", "Âge: 34"):  # fmt: skip
             assert line in summary
     done = texts(await chat.say("send" if language == "en" else "envoyer"))
     assert (
@@ -413,3 +427,126 @@ async def test_assistant_silent_while_a_caseworker_owns_the_conversation(
     assert waiting.status == InboundStatus.HANDLED  # never answered late by the assistant
     answer = texts(await chat.say("what is this program about"))
     assert "Canada Border Services Agency (CBSA)" in answer  # the assistant answers again
+
+
+# -- issue 10: the age, status and place as people write them; control words ---------------
+
+
+async def start_and_answer_until(chat: Chat, language: str, stop: str) -> str:
+    answers = EN_ANSWERS if language == "en" else FR_ANSWERS
+    await chat.say("hello" if language == "en" else "bonjour")
+    await chat.say(START[language])
+    return await answer_until(chat, answers, stop=stop)
+
+
+@pytest.mark.parametrize(
+    ("language", "party", "age"),
+    [("en", ["just me, im 16"], None), ("fr", ["juste moi jai 16 ans"], None),
+     ("en", ["just me"], "16"), ("fr", ["seule"], "16 ans")],
+)  # fmt: skip
+async def test_a_minor_alone_is_recognised_and_flagged(
+    chat: Chat, db: Session, language: str, party: list[str], age: str | None
+) -> None:
+    asked = await start_and_answer_until(chat, language, stop="party")
+    assert QUESTION_START[language]["party"] in asked
+    for answer in party:
+        replies = texts(await chat.say(answer))
+        assert QUESTION_START[language]["party"] not in replies  # never the same question again
+    if age is None:  # the age was in the party answer: not asked again
+        assert QUESTION_START[language]["passport"] in replies
+    else:  # a lone traveller who gave no age is asked for it, once
+        assert QUESTION_START[language]["age"] in replies
+        assert QUESTION_START[language]["passport"] in texts(await chat.say(age))
+    answers = EN_ANSWERS if language == "en" else FR_ANSWERS
+    rest = list(answers)[list(answers).index("passport") :]
+    summary = await answer_until(chat, {k: answers[k] for k in rest})
+    assert ("Age: 16" if language == "en" else "Âge: 16") in summary
+    await chat.say("send it" if language == "en" else "ok envoie")
+    referral = referral_of(db, chat)
+    assert referral is not None and referral.kind == "intake"
+    assert (referral.intake["age"], referral.intake["minor_alone"]) == (16, True)
+    assert (referral.intake["adults"], referral.intake["children"]) == (0, 1)
+    assert "unaccompanied_minor" in referral.flags
+    assert referral.screening_outcome == "needs_review"
+
+
+@pytest.mark.parametrize(
+    ("language", "overrides", "expected", "outcome"),
+    [
+        ("fr", {"status": "ma demande a ete refusee ... pis mon appel aussi"},
+         {"immigration_status": "refused"}, "likely_eligible"),
+        ("en", {"status": "got rejected by irb in august, no appeal"},
+         {"immigration_status": "refused"}, "likely_eligible"),
+        ("en", {"status": "i appealed and waiting"}, {"immigration_status": "appeal_pending"},
+         "needs_review"),
+        ("fr", {"location": "non, je suis a Montreal"}, {"area": "outside", "city": "Montréal"},
+         "likely_not_eligible"),
+        ("en", {"location": "im in ottawa"}, {"area": "outside", "city": "Ottawa"},
+         "likely_not_eligible"),
+        ("fr", {"return_country": "la meme chose", "criminality": "prefere pas dire"},
+         {"return_country": "HU", "criminality": "prefer_not_to_say"}, "likely_eligible"),
+        ("en", {"return_country": "same as before", "safety": "rather not say"},
+         {"return_country": "HU", "safety_concerns": "prefer_not_to_say"}, "likely_eligible"),
+    ],
+)  # fmt: skip
+async def test_answers_as_people_write_them(
+    chat: Chat, db: Session, language: str, overrides: dict, expected: dict, outcome: str
+) -> None:
+    await full_intake(chat, language, overrides)
+    done = texts(await chat.say("ok send" if language == "en" else "ok envoie"))
+    assert ("will reply here" if language == "en" else "dès que possible") in done
+    referral = referral_of(db, chat)
+    assert referral is not None and referral.screening_outcome == outcome
+    assert expected.items() <= referral.intake.items()
+
+
+@pytest.mark.parametrize(
+    ("language", "pause", "skip"),
+    [("en", "nevermind", "wait no i just meant cancel the question"),
+     ("en", "forget it", "i just meant skip the question"),
+     ("fr", "laisse faire", "non je voulais juste passer la question"),
+     ("fr", "annuler", "non je voulais juste annuler la question")],
+)  # fmt: skip
+async def test_pause_then_skip_only_the_question(
+    chat: Chat, db: Session, language: str, pause: str, skip: str
+) -> None:
+    asked = await start_and_answer_until(chat, language, stop="citizenship")
+    assert QUESTION_START[language]["citizenship"] in asked
+    paused = await chat.say(pause)
+    assert texts(paused).startswith(QUESTION_START[language]["paused"])
+    assert [b["payload"] for b in paused[-1]["buttons"]] == ["/intake_continue", "/intake_restart"]
+    replies = texts(await chat.say(skip))  # never silence: that question skipped, the next one
+    assert QUESTION_START[language]["skipped"] in replies
+    assert ("Which country do you want to return to?" if language == "en"
+            else "Dans quel pays voulez-vous retourner?") in replies  # fmt: skip
+    saved = db.scalar(
+        select(IntakeProgress).where(IntakeProgress.conversation_id == conversation_of(db, chat).id)
+    )
+    assert saved is not None and saved.answers["citizenship"] == "unknown"
+    assert saved.answers["area"] == "gta"  # the answers before the pause were kept
+
+
+@pytest.mark.parametrize(
+    ("language", "skip"),
+    [("en", "wait no i just meant cancel the question"),
+     ("fr", "non je voulais juste passer la question")],
+)  # fmt: skip
+async def test_skip_the_question_inside_the_form(chat: Chat, language: str, skip: str) -> None:
+    await start_and_answer_until(chat, language, stop="passport")
+    replies = texts(await chat.say(skip))
+    assert QUESTION_START[language]["skipped"] in replies
+    assert ("health or mobility" if language == "en" else "santé ou de mobilité") in replies
+
+
+@pytest.mark.parametrize(("language", "word"), [("en", "start over"), ("fr", "recommencer")])
+async def test_start_over_inside_the_form(
+    chat: Chat, db: Session, language: str, word: str
+) -> None:
+    await start_and_answer_until(chat, language, stop="citizenship")
+    replies = texts(await chat.say(word))
+    assert QUESTION_START[language]["restarted"] in replies
+    assert QUESTION_START[language]["first_name"] in replies  # the consent is not asked again
+    saved = db.scalar(
+        select(IntakeProgress).where(IntakeProgress.conversation_id == conversation_of(db, chat).id)
+    )
+    assert saved is not None and saved.answers == {} and saved.consent_given

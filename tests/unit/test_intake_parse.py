@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.intake import countries, parse
+from bot.intake import control, countries, parse, places
 
 TODAY = date(2026, 11, 27)
 
@@ -54,12 +54,39 @@ def test_first_name_rejects(text: str) -> None:
         ("yes", "gta", None), ("ya", "gta", None), ("oui", "gta", None),
         ("Brampton", "gta", "Brampton"), ("i live in mississauga", "gta", "Mississauga"),
         ("north york", "gta", "North York"), ("no", "outside", None),
-        ("non, je vis à Ottawa", "unclear", "ottawa"), ("Hamilton", "unclear", "Hamilton"),
+        ("non, je vis à Ottawa", "outside", "Ottawa"), ("Hamilton", "unclear", "Hamilton"),
         ("idk", parse.UNKNOWN, None),
+        # A named place outside the GTA is outside, in either language, however written.
+        ("non, je suis a Montreal", "outside", "Montréal"), ("im in ottawa", "outside", "Ottawa"),
+        ("Montréal", "outside", "Montréal"), ("no, vancouver", "outside", "Vancouver"),
+        ("i live in calgary", "outside", "Calgary"), ("quebec", "outside", "Québec"),
+        ("je reste à Québec", "outside", "Québec"), ("winnipeg mb", "outside", "Winnipeg"),
+        ("halifax", "outside", "Halifax"), ("edmonton", "outside", "Edmonton"),
+        ("non jhabite a gatineau", "outside", "Gatineau"),
+        ("nope, in BC", "outside", "British Columbia"),
+        ("Colombie-Britannique", "outside", "Colombie-Britannique"),
+        ("st. john's", "outside", "St. John's"), ("i live in new york", "outside", "New York"),
+        # GTA municipalities stay GTA; a GTA name inside a longer one counts once.
+        ("oui, à Mississauga", "gta", "Mississauga"),
+        ("im in scarborough", "gta", "Scarborough"),
+        ("richmond hill", "gta", "Richmond Hill"), ("to", "gta", "Toronto"),
+        ("yes the gta", "gta", None),
+        # Unknown places, places next to the GTA and "Ontario" stay for a caseworker.
+        ("Guelph", "unclear", "Guelph"), ("ontario", "unclear", "Ontario"),
+        ("non, je vis à Kitchener", "unclear", "Kitchener"),
+        ("moved from toronto to ottawa", "unclear", "Moved From Toronto To Ottawa"),
     ],
 )  # fmt: skip
 def test_location(text: str, area: str, city: str | None) -> None:
     assert parse.location(text) == {"area": area, "city": city}
+
+
+def test_place_lists_are_disjoint() -> None:
+    outside = set(places.outside_places())
+    assert outside and places.GTA_PLACES
+    assert not outside & {places._key(p) for p in places.GTA_PLACES}
+    for near in ("hamilton", "guelph", "kitchener", "barrie", "ontario"):
+        assert near not in outside  # "around the GTA" is a caseworker's call
 
 
 @pytest.mark.parametrize(
@@ -75,6 +102,85 @@ def test_location(text: str, area: str, city: str | None) -> None:
 )  # fmt: skip
 def test_immigration_status(text: str, status: str) -> None:
     assert parse.immigration_status(text) == {"immigration_status": status}
+
+
+# Status answers as people write them: negation ("no appeal", "pas d'appel") and sequence
+# ("refused ... and my appeal too", "refused, so I appealed") decide between refused and
+# appeal pending.
+STATUS_EN = [
+    ("got rejected by irb in august, no appeal", "refused"),
+    ("appeal refused too", "refused"),
+    ("my appeal was denied", "refused"),
+    ("i appealed and waiting", "appeal_pending"),
+    ("refused. appealed to RAD, lost", "refused"),
+    ("claim refused and the appeal also got refused", "refused"),
+    ("they said no and no to my appeal too", "refused"),
+    ("refused, didnt appeal", "refused"),
+    ("refused, i didn't appeal", "refused"),
+    ("refused, never appealed", "refused"),
+    ("i lost my appeal", "refused"),
+    ("RAD dismissed my appeal", "refused"),
+    ("negative at irb and negative at rad", "refused"),
+    ("rejected, appeal still pending", "appeal_pending"),
+    ("waiting for my appeal", "appeal_pending"),
+    ("appeal in process", "appeal_pending"),
+    ("i have a hearing at federal court next month", "appeal_pending"),
+    ("prra refused", "refused"),
+    ("claim denied, PRRA pending", "appeal_pending"),
+    ("refused, cant appeal anymore", "refused"),
+    ("refugee claim rejected, appeal rejected, JR denied", "refused"),
+    ("appeal lost", "refused"),
+    ("my appeal got turned down", "refused"),
+    ("denied twice", "refused"),
+    ("refused, filed an appeal last week", "appeal_pending"),
+    ("rejected, no appeal possible", "refused"),
+    ("i was refused and my appeal was refused as well", "refused"),
+    ("refused by irb and rad", "refused"),
+    ("my claim was refused so i appealed", "appeal_pending"),
+    ("my claim got denied n my appeal 2", "refused"),
+    ("no answer yet on my appeal", "appeal_pending"),
+    ("appeal refused, now waiting for PRRA", "appeal_pending"),
+]
+STATUS_FR = [
+    ("ma demande a ete refusee ... pis mon appel aussi", "refused"),
+    ("pas d'appel", "refused"),
+    ("refusée, pas d'appel", "refused"),
+    ("j'ai fait appel, j'attends", "appeal_pending"),
+    ("refusé à la CISR et à la SAR", "refused"),
+    ("mon appel a été rejeté", "refused"),
+    ("j'ai perdu mon appel", "refused"),
+    ("je n'ai pas fait appel", "refused"),
+    ("refusee, jai pas fait appel", "refused"),
+    ("appel refusé aussi", "refused"),
+    ("en attente de la SAR", "appeal_pending"),
+    ("refusé, appel en cours", "appeal_pending"),
+    ("demande rejetée en aout, aucun recours", "refused"),
+    ("la SAR a dit non", "refused"),
+    ("j'ai fait une demande d'appel, pas encore de réponse", "appeal_pending"),
+    ("négatif partout", "refused"),
+    ("refusé deux fois", "refused"),
+    ("ERAR refusé", "refused"),
+    ("refusé, ERAR en attente", "appeal_pending"),
+    ("ma demande d'asile est refusee et l'appel aussi", "refused"),
+    ("appel rejeté, contrôle judiciaire refusé aussi", "refused"),
+    ("j'ai fait appel à la cour fédérale", "appeal_pending"),
+    ("refusé, je peux plus faire appel", "refused"),
+    ("refusée sans appel", "refused"),
+    ("j attend la reponse de mon appel", "appeal_pending"),
+    ("jai recu un refus pis jai pas fait dappel", "refused"),
+    ("ils ont dit non a mon appel", "refused"),
+    ("déboutée à la CISR, j'ai fait appel à la SAR", "appeal_pending"),
+    ("refusé pis la SAR aussi", "refused"),
+]
+
+
+@pytest.mark.parametrize(("text", "status"), STATUS_EN + STATUS_FR)
+def test_status_with_negation_and_sequence(text: str, status: str) -> None:
+    assert parse.immigration_status(text) == {"immigration_status": status}
+
+
+def test_status_tables_cover_both_languages() -> None:
+    assert len(STATUS_EN) >= 20 and len(STATUS_FR) >= 20
 
 
 def test_immigration_status_unclear() -> None:
@@ -141,9 +247,19 @@ def test_not_countries(text: str) -> None:
     assert parse.citizenship(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["same", "le même", "la meme chose", "la même chose", "pareil", "same as before", "Same.",
+     "same thing", "pareil que ma citoyenneté", "same as my citizenship pls", "idem",
+     "c'est pareil", "ok same", "same country as before"],
+)  # fmt: skip
+def test_return_country_same(text: str) -> None:
+    assert parse.return_country(text, "HU") == {"return_country": "HU"}
+
+
 def test_return_country_same_and_other() -> None:
-    assert parse.return_country("same", "HU") == {"return_country": "HU"}
-    assert parse.return_country("le même", "HU") == {"return_country": "HU"}
+    assert parse.return_country("not the same, mexico", "HU") == {"return_country": "MX"}
+    assert parse.return_country("pas pareil, Colombie", "HU") == {"return_country": "CO"}
     assert parse.return_country("Mexique", "HU") == {"return_country": "MX"}
     assert parse.return_country("same", None) is None  # nothing to be the same as
     assert parse.return_country("idk", "HU") == {"return_country": parse.UNKNOWN}
@@ -171,9 +287,90 @@ def test_travel_party(text: str, adults: int, children: int) -> None:
 
 def test_travel_party_ambiguous_and_minor() -> None:
     assert parse.travel_party("3") is None  # three what? asked again with an example
-    minor = parse.travel_party("i am 16, just me and my 2 kids")
-    assert minor is not None
+    assert parse.travel_party("im 16") is None  # an age, but who travels?
     assert parse.travel_party("idk") == {"adults": None, "children": None, "minor_alone": False}
+
+
+@pytest.mark.parametrize(
+    ("text", "adults", "children", "minor_alone", "age"),
+    [
+        # The age of the person writing, said with the party: a person under 18 counts as a
+        # child, and is a minor alone when no adult travels with them.
+        ("just me im 16", 0, 1, True, 16), ("just me, im 16", 0, 1, True, 16),
+        ("juste moi jai 16 ans", 0, 1, True, 16), ("juste moi j'ai 16 ans", 0, 1, True, 16),
+        ("moi et mes 2 enfants, j'ai 34 ans", 1, 2, False, 34),
+        ("me and my 2 kids, im 34", 1, 2, False, 34), ("alone, 17", 0, 1, True, 17),
+        ("16 ans, seule", 0, 1, True, 16), ("me (16)", 0, 1, True, 16),
+        ("just me 16yo", 0, 1, True, 16), ("moi seul jai seize ans", 0, 1, True, 16),
+        ("just me, i am seventeen", 0, 1, True, 17), ("alone im 45 years old", 1, 0, False, 45),
+        ("i am 16, just me and my 2 kids", 0, 3, True, 16),
+        ("me and my mom, im 15", 1, 1, False, 15), ("seul, 18 ans", 1, 0, False, 18),
+    ],
+)  # fmt: skip
+def test_travel_party_with_the_age(
+    text: str, adults: int, children: int, minor_alone: bool, age: int
+) -> None:
+    assert parse.travel_party(text) == {
+        "adults": adults, "children": children, "minor_alone": minor_alone, "age": age,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text", ["j'ai 2 enfants", "me and 2 kids", "moi et mes 2 enfants de 3 et 5 ans"]
+)
+def test_a_count_or_a_childs_age_is_not_the_persons_age(text: str) -> None:
+    result = parse.travel_party(text)
+    assert result is not None and "age" not in result and result["adults"] == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["just me, i am 5 months pregnant", "j'ai 3 semaines pour partir", "im 2 hours away"]
+)
+def test_a_number_after_i_am_is_not_always_an_age(text: str) -> None:
+    assert parse.person_age(text.replace(",", ""))[0] is None
+
+
+def test_minor_in_words_raises_the_flag_and_the_age_is_still_asked() -> None:
+    party = parse.travel_party("je suis mineur, seul")
+    assert party is not None and party["minor_alone"] is True
+    assert parse.age_needed(party)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("16", 16), ("16 ans", 16), ("im 16", 16), ("j'ai 16 ans", 16), ("seize", 16),
+        ("sixteen", 16), ("dix-sept ans", 17), ("34 yo", 34), ("I am 34 years old", 34),
+        ("skip", parse.UNKNOWN), ("je sais pas", parse.UNKNOWN),
+        ("prefere pas dire", parse.UNKNOWN), ("rather not say", parse.UNKNOWN),
+    ],
+)  # fmt: skip
+def test_age(text: str, expected: int | str) -> None:
+    assert parse.age(text) == {"age": expected}
+
+
+@pytest.mark.parametrize("text", ["old", "150", "mineur", "0", ""])
+def test_age_not_understood(text: str) -> None:
+    assert parse.age(text) is None
+
+
+def test_age_applied_later_and_corrected() -> None:
+    alone = parse.travel_party("just me")
+    assert alone == {"adults": 1, "children": 0, "minor_alone": False}
+    assert parse.age_needed(alone)
+    minor = parse.with_age(alone, {"age": 16})
+    assert minor == {"adults": 0, "children": 1, "minor_alone": True, "age": 16}
+    assert parse.with_age(minor, {"age": 16}) == minor  # idempotent
+    corrected = parse.with_age(minor, {"age": 30})  # "change my age": undone, then applied
+    assert corrected == {"adults": 1, "children": 0, "minor_alone": False, "age": 30}
+    written = parse.with_age(alone, {"age": "unknown", "age_as_written": "je suis mineur"})
+    assert written["minor_alone"] is True and written["adults"] == 1
+    couple = parse.travel_party("me and my wife")
+    assert couple is not None and not parse.age_needed(couple)  # another adult travels
+    assert parse.with_age(couple, {"age": 17})["minor_alone"] is False
+    unknown = {"party": "unknown", "party_as_written": "euh"}
+    assert parse.age_needed(unknown)
+    assert parse.with_age(unknown, {"age": 15})["minor_alone"] is True  # cautious
 
 
 @pytest.mark.parametrize(
@@ -188,6 +385,18 @@ def test_travel_party_ambiguous_and_minor() -> None:
         (parse.criminality, "je préfère ne pas répondre", "prefer_not_to_say"),
         (parse.criminality, "idk", "prefer_not_to_say"), (parse.prior_return, "never", "no"),
         (parse.prior_return, "oui", "yes"), (parse.prior_return, "idk", parse.UNKNOWN),
+        # "prefer not to say", as typed: prefer_not_to_say where it is an answer, else skipped.
+        (parse.safety, "prefere pas dire", "prefer_not_to_say"),
+        (parse.safety, "pref pas dire", "prefer_not_to_say"),
+        (parse.safety, "rather not say", "prefer_not_to_say"),
+        (parse.safety, "i'd rather not", "prefer_not_to_say"),
+        (parse.safety, "j'aime mieux pas le dire", "prefer_not_to_say"),
+        (parse.criminality, "prefere pas dire", "prefer_not_to_say"),
+        (parse.criminality, "pref pas dire", "prefer_not_to_say"),
+        (parse.criminality, "rather not say", "prefer_not_to_say"),
+        (parse.prior_return, "prefere pas dire", parse.UNKNOWN),
+        (parse.passport, "rather not say", parse.UNKNOWN),
+        (parse.health, "pref pas dire", parse.UNKNOWN),
     ],
 )  # fmt: skip
 def test_choice_questions(func, text: str, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -224,17 +433,61 @@ def test_health_contact_notes_phone() -> None:
         ("modifier la date", {"action": "change", "slot": "intake_decision_date"}),
         ("fix my name", {"action": "change", "slot": "intake_first_name"}),
         ("change", {"action": "change", "slot": None}), ("2", {"action": "change", "slot": None}),
+        ("ok envoie", {"action": "submit"}), ("envoie", {"action": "submit"}),
+        ("send it", {"action": "submit"}), ("go ahead", {"action": "submit"}),
+        ("ok send", {"action": "submit"}), ("oui envoyez-les svp", {"action": "submit"}),
+        ("yes please send it now", {"action": "submit"}), ("vas-y", {"action": "submit"}),
+        ("c'est beau, envoie", {"action": "submit"}),
+        ("change my age", {"action": "change", "slot": "intake_age"}),
+        ("change:intake_party", {"action": "change", "slot": "intake_party"}),
     ],
 )  # fmt: skip
 def test_confirmation(text: str, expected: dict) -> None:
     assert parse.confirmation(text) == expected
 
 
+@pytest.mark.parametrize("text", ["dont send yet", "n'envoie pas", "wait", "hmm"])
+def test_confirmation_never_sends_on_a_negation(text: str) -> None:
+    assert parse.confirmation(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Pause or cancel the form: the same words work in both languages.
+        ("cancel", control.Control.PAUSE), ("Cancel!", control.Control.PAUSE),
+        ("nevermind", control.Control.PAUSE), ("never mind", control.Control.PAUSE),
+        ("forget it", control.Control.PAUSE), ("laisse faire", control.Control.PAUSE),
+        ("laisse tomber", control.Control.PAUSE), ("annuler", control.Control.PAUSE),
+        ("oublie ça", control.Control.PAUSE), ("later", control.Control.PAUSE),
+        ("plus tard", control.Control.PAUSE), ("ok cancel please", control.Control.PAUSE),
+        ("annuler svp", control.Control.PAUSE), ("i'll continue later", control.Control.PAUSE),
+        # Restart the form.
+        ("restart", control.Control.RESTART), ("start over", control.Control.RESTART),
+        ("recommencer", control.Control.RESTART), ("on recommence", control.Control.RESTART),
+        ("je veux recommencer", control.Control.RESTART),
+        ("can we start over", control.Control.RESTART),
+        ("/intake_restart", control.Control.RESTART),
+        # Skip only the question.
+        ("wait no i just meant cancel the question", control.Control.SKIP),
+        ("non je voulais juste passer la question", control.Control.SKIP),
+        ("skip this one", control.Control.SKIP), ("next question", control.Control.SKIP),
+        ("passer cette question svp", control.Control.SKIP),
+        ("/intake_continue", control.Control.CONTINUE),
+        # Answers are answers, even with a control word inside.
+        ("I cancelled my appeal", None), ("skip", None), ("passer", None), ("no", None),
+        ("Ana", None), ("j'ai annulé ma demande", None),
+    ],
+)  # fmt: skip
+def test_control_words(text: str, expected: control.Control | None) -> None:
+    assert control.control_word(text) is expected
+
+
 VALIDATORS = [
     parse.consent, parse.first_name, parse.location, parse.immigration_status,
     parse.citizenship, parse.travel_party, parse.passport, parse.health, parse.safety,
     parse.criminality, parse.prior_return, parse.contact_preference, parse.phone, parse.notes,
-    parse.confirmation,
+    parse.confirmation, parse.age, control.control_word,
 ]  # fmt: skip
 
 
@@ -243,7 +496,7 @@ VALIDATORS = [
 def test_no_input_crashes_a_validator(text: str) -> None:
     for validator in VALIDATORS:
         result = validator(text)
-        assert result is None or isinstance(result, dict)
+        assert result is None or isinstance(result, dict | control.Control)
     assert parse.decision_date(text, "fr", TODAY) is None or isinstance(
         parse.decision_date(text, "en", TODAY), dict
     )
