@@ -287,7 +287,7 @@ def split_intake(intake: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     """(answers, contact details) from the intake the assistant collected."""
     answers, contact = {}, {}
     for key, raw in (intake or {}).items():
-        (contact if key in vocabulary.CONTACT_FIELDS else answers)[key] = raw
+        (contact if vocabulary.is_contact(key) else answers)[key] = raw
     return answers, contact
 
 

@@ -125,14 +125,20 @@ _FIELDS: tuple[Field, ...] = (
               "any": {"en": "here, any time", "fr": "ici, n'importe quand"},
               UNKNOWN: DONT_KNOW},
           summary={"en": "Contact", "fr": "Contact"}, in_summary=True),
-    Field("phone", {"en": "Phone", "fr": "Téléphone"}, "text", in_summary=True, contact=True,
-          sensitive=True),
+    Field("phone", {"en": "Phone", "fr": "Téléphone"}, "text", {UNKNOWN: DONT_KNOW},
+          in_summary=True, contact=True, sensitive=True),
     Field("notes", {"en": "Notes", "fr": "Notes"}, "text", {UNKNOWN: DONT_KNOW}, in_summary=True,
           sensitive=True),
 )  # fmt: skip
 FIELDS: dict[str, Field] = {f.key: f for f in _FIELDS}
 SUMMARY_FIELDS: tuple[Field, ...] = tuple(f for f in _FIELDS if f.in_summary)
 CONTACT_FIELDS = frozenset(f.key for f in _FIELDS if f.contact)
+
+
+def is_contact(key: str) -> bool:
+    """A contact detail (masked until revealed), including one kept as typed."""
+    return key in CONTACT_FIELDS or key.removesuffix(AS_WRITTEN) in CONTACT_FIELDS
+
 SENSITIVE_FIELDS = frozenset(f.key for f in _FIELDS if f.sensitive)
 
 YEARS: Texts = {"en": "years", "fr": "ans"}  # "16 years" / "16 ans"

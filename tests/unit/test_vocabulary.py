@@ -42,7 +42,9 @@ def _parsed() -> list[tuple[str, dict[str, Any]]]:
         for text in ANSWERS:
             for language in LANGUAGES:
                 values = field.parse(text, ctx[language])  # type: ignore[index]
-                if values is None and field.keep_unparsed:  # what the form keeps after a re-ask
+                # What the form keeps after a re-ask (consent and the summary are asked again).
+                kept = field.slot not in ("intake_consent", "intake_confirm")
+                if values is None and kept:
                     values = {field.key: parse.UNKNOWN, f"{field.key}_as_written": text}
                 if values is not None:
                     found.append((field.slot, values))
@@ -204,3 +206,14 @@ def test_labels_block_has_every_field_and_outcome(language: str) -> None:
     assert set(block["fields"]) == set(vocabulary.FIELDS)
     assert set(block["outcomes"]) == set(vocabulary.OUTCOMES)
     assert block["values"]["area"]["gta"] == ("yes" if language == "en" else "oui")
+
+
+def test_a_contact_detail_kept_as_typed_is_still_a_contact_detail() -> None:
+    # Two numbers the form could not read are kept as typed: masked like the phone itself.
+    from bot.caseworker.service import split_intake
+
+    answers, contact = split_intake(
+        {"phone": "unknown", "phone_as_written": "416 555 01", "citizenship": "KE"}
+    )
+    assert contact == {"phone": "unknown", "phone_as_written": "416 555 01"}
+    assert answers == {"citizenship": "KE"}
