@@ -139,6 +139,7 @@ def is_contact(key: str) -> bool:
     """A contact detail (masked until revealed), including one kept as typed."""
     return key in CONTACT_FIELDS or key.removesuffix(AS_WRITTEN) in CONTACT_FIELDS
 
+
 SENSITIVE_FIELDS = frozenset(f.key for f in _FIELDS if f.sensitive)
 
 YEARS: Texts = {"en": "years", "fr": "ans"}  # "16 years" / "16 ans"
