@@ -58,13 +58,13 @@ async def test_language_switch_by_word_button_and_menu(chat: Chat) -> None:
         ("is it only in toronto", "only in and around the Greater Toronto Area"),
         ("am i eligible if my claim was refused", "CBSA set and checked the criteria"),
         ("wat do ppl get from the program", "up to CAN$2,000"),
-        ("is the money given in cash", "No, it was not cash."),
+        ("is the money given in cash", "(now closed) was not paid in cash"),
         ("le programme est encore ouvert?", "n'a pas été renouvelé"),
         ("qui gère le programme", "L'OIM, à titre de fournisseur de services"),
         ("c'est seulement à toronto?", "uniquement dans la région du Grand Toronto"),
         ("qui peut participer au programme", "C'est l'ASFC qui fixait et vérifiait les critères"),
         ("qu'est-ce qu'on reçoit si on part", "jusqu'à 2 000 $CAN"),
-        ("on reçoit l'argent en main?", "ce n'était pas de l'argent comptant"),
+        ("on reçoit l'argent en main?", "n'était pas versée en argent comptant"),
     ],
 )
 async def test_program_questions(chat: Chat, question: str, expected: str) -> None:

@@ -245,10 +245,10 @@ async def test_screening_outcomes(
         assert word not in done.lower()  # never told they are refused
     referral = referral_of(db, chat)
     assert referral is not None and referral.screening_outcome == outcome
-    assert referral.screening_reasons[0]["rule"] == rule
+    assert referral.screening_reasons[0]["rule_id"] == rule
     if "criminality" in overrides:  # reviewed, never a refusal on its own
-        assert {"rule": "criminality_mentioned"}.items() <= next(
-            r for r in referral.screening_reasons if r["rule"] == "criminality_mentioned"
+        assert {"rule_id": "criminality_mentioned"}.items() <= next(
+            r for r in referral.screening_reasons if r["rule_id"] == "criminality_mentioned"
         ).items()
 
 
