@@ -44,6 +44,7 @@ from bot.intake import parse, progress, vocabulary
 from bot.intake.control import Control, control_word
 from bot.intake.text import fold, has_phrase
 from bot.store.intake import IntakeStatus
+from bot.store.safety import FlagSource
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,18 @@ def _handoff(conversation_id: str, language: str) -> str | None:
     with Session(store()) as session:
         referral = referrals.request_contact(session, conversation_id, language, rules=rules())
         return referral.id if referral else None
+
+
+def _flag_minor_alone(conversation_id: str) -> None:
+    with Session(store()) as session:
+        referrals.raise_flags(
+            session,
+            conversation_id,
+            ["unaccompanied_minor"],
+            source=FlagSource.INTAKE,
+            rules=rules(),
+        )
+    log.warning("minor travelling alone: conversation flagged conversation=%s", conversation_id)
 
 
 def _submit(conversation_id: str, language: str, intake: dict[str, Any]) -> tuple[str, str]:
@@ -528,7 +541,10 @@ class ValidateIntakeForm(FormValidationAction):
         result: dict[str, Any] = {slot: values, "intake_reask": None}
         if slot in ("intake_party", "intake_age"):
             result.update(_with_age(slot, values, tracker.get_slot))
-        await asyncio.to_thread(_save, conversation_id, _merged(result), ctx.language)
+        merged = _merged(result)
+        await asyncio.to_thread(_save, conversation_id, merged, ctx.language)
+        if merged.get("minor_alone") is True:  # urgent now, on any referral, not at submission
+            await asyncio.to_thread(_flag_minor_alone, conversation_id)
         if slot == "intake_safety" and values.get("safety_concerns") == "yes":
             dispatcher.utter_message(text=text("safety_note", ctx.language))
         return result

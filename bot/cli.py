@@ -182,12 +182,16 @@ def _evaluate_safety(args: argparse.Namespace) -> int:
             rasa_timeout_seconds=30.0,
         )
         migrate.upgrade(settings.database_url)
+        directory = (
+            safety_evaluation.SAFETY_DIR if args.set == "safety" else safety_evaluation.DEV_DIR
+        )
         with _running_services(settings):
-            results = asyncio.run(safety_evaluation.evaluate(settings))
+            results = asyncio.run(safety_evaluation.evaluate(settings, directory))
     model = training.model_path(settings.model_dir).name
-    out = PROJECT_ROOT / "docs" / "safety-evaluation.md" if args.output is None else args.output
+    name = "safety-evaluation.md" if args.set == "safety" else "safety-evaluation-dev.md"
+    out = PROJECT_ROOT / "docs" / name if args.output is None else args.output
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(safety_evaluation.report(results, model), encoding="utf-8")
+    out.write_text(safety_evaluation.report(results, model, directory), encoding="utf-8")
     _progress(safety_evaluation.summary(results))
     _progress(f"[evaluate] report written to {out}")
     return 0
@@ -196,7 +200,7 @@ def _evaluate_safety(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.runtime import evaluation, training
 
-    if args.set == "safety":
+    if args.set in ("safety", "safety-dev"):
         return _evaluate_safety(args)
     settings = Settings.from_env()
     names = evaluation.SETS if args.set == "all" else (args.set,)
@@ -439,10 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--set",
-        choices=("all", "test", "dev", "safety"),
+        choices=("all", "test", "dev", "safety", "safety-dev"),
         default="all",
         help="all/test/dev: NLU accuracy (docs/nlu-evaluation.md); safety: the blind safety set "
-        "through the whole assistant (docs/safety-evaluation.md)",
+        "through the whole assistant (docs/safety-evaluation.md); safety-dev: the first blind "
+        "set, read and tuned on since (docs/safety-evaluation-dev.md)",
     )
     evaluate.add_argument("--output", type=Path, default=None)
     evaluate.set_defaults(func=cmd_evaluate)

@@ -431,8 +431,16 @@ class ConversationService:
     ) -> lang.Language:
         """Emergency guidance, every time, whatever the state; an urgent referral on top of the
         queue; any form in Rasa stopped. Works with Rasa down. Returns the reply language."""
-        language: lang.Language = found.language or current  # type: ignore[assignment]
-        text = "\n\n".join(crisis.load().replies(found.concern, language))
+        language: lang.Language = (
+            current if found.language in (None, "other") else found.language  # type: ignore[assignment]
+        )
+        # Another language (Spanish, Portuguese): the guidance in English and in French.
+        languages = (
+            [language, "fr" if language == "en" else "en"]
+            if found.language == "other"
+            else [language]
+        )
+        content = crisis.load()
         rules = self._rules()
         async with self._sessions() as s:
             referral = await s.run_sync(
@@ -440,15 +448,17 @@ class ConversationService:
             )
             message = await s.get(Message, message_id)
             assert message is not None
-            out = self._outbound(
-                conversation_id,
-                message,
-                text,
-                {"always_send": True, "safety": "crisis"},
-                language,
-                Author.SYSTEM,
-            )
-            s.add(out)
+            for reply_language in languages:
+                s.add(
+                    self._outbound(
+                        conversation_id,
+                        message,
+                        "\n\n".join(content.replies(found.concern, reply_language)),
+                        {"always_send": True, "safety": "crisis"},
+                        reply_language,  # type: ignore[arg-type]
+                        Author.SYSTEM,
+                    )
+                )
             message.status = InboundStatus.HANDLED
             message.language = language
             conversation = await s.get(Conversation, conversation_id)

@@ -64,6 +64,46 @@ _SELF_HARM_EN = _any(
     r"(?:want|wanna|wish|ready) (?:to )?die",
     r"wish i (?:was|were) dead",
     r"better off dead",
+    r"(?:dont|do not|don t|cant|can t) see (?:why|the point|a reason) (?:i should |to )?(?:wake up|"
+    r"live|go on|keep going|be alive)",
+    r"(?:easier|better) (?:life|lives)? ?(?:if|without) (?:i was|i were|im|i am) gone",
+    r"if i (?:was|were) gone",
+    r"(?:im|i am|i m) (?:only |just )?a burden",
+    r"cut(?:ting)? (?:again|myself|my (?:arms?|wrists?|legs?))",
+    r"going deeper next time",
+    r"standing on (?:the|a|my) (?:bridge|roof|edge|ledge|balcony|tracks)",
+    r"(?:sleep|close my eyes) and never wake up",
+    r"never wake up again",
+    r"(?:not|never|dont want to|don t want to) wake up",
+    r"how many (?:\w+ )?(?:pills|tablets|tylenol|advil|meds|sleeping pills)\w* (?:would it take|"
+    r"does it take|to (?:die|not wake|end|sleep forever))",
+    r"(?:tell|say to) my (?:wife|husband|kids|children|son|daughter|mom|mother|family|parents) "
+    r"(?:i am|im|i m|that i am|that im) sorry",
+    r"(?:wont|won t|will not) be (?:alive|around|here) "
+    r"(?:by then|anymore|much longer|tomorrow|for)",
+    r"(?:dont|don t|do not) plan (?:on|to) be(?:ing)? (?:around|alive|here)",
+    r"(?:wont|won t) be (?:at|there for) .{0,40}(?:or anywhere|ever again)",
+    r"wrote (?:letters|a letter|notes?|goodbye) (?:to|for) (?:everyone|everybody|my)",
+    r"no more strength",
+    r"saving (?:up )?(?:my |the |all my )?(?:pills|meds|tablets)",
+    r"tonight is the night",
+    r"jump(?:ing)? off my (?:balcony|roof|building|bridge)",
+    r"(?:will|going to|gonna|wants to|want to) end (?:his|her|their|my) (?:own )?life",
+    r"(?:took|taken|did|done) (?:way )?too much (?:\w+ )?(?:fent|fentanyl|heroin|oxy|xanax|pills|"
+    r"meds|drugs|dope)",
+    r"(?:disappear|gone) (?:permanently|forever|for good)",
+    r"stop existing",
+    r"(?:not|no longer) (?:want to )?exist(?: anymore)?$",
+    r"(?:this is|its|it s) my last message",
+    r"last message to (?:anyone|everyone|you all)",
+    r"finish my (?:life|days)",
+    r"(?:drink|drinking|swallow|swallowing) (?:the |some )?bleach",
+    r"(?:have|got) the bleach",
+    r"tired of (?:this )?life",
+    r"(?:want to|wanna|going to|gonna|ready to) end it"
+    r"(?: honestly| all| tonight| for good| today|$)",
+    r"(?:is going to|wants to|gonna|will|said (?:he|she|they) (?:will|would|is going to)) "
+    r"(?:kill|hang|hurt|cut) (?:himself|herself|themself|themselves)",
     r"(?:hang|hanging|cut|cutting|hurt|hurting|harm|harming) my ?self",
     r"self ?harm\w*",
     r"jump(?:ing)? (?:off (?:a|the) (?:bridge|building|roof|balcony)|in front of (?:a|the) "
@@ -90,7 +130,7 @@ _SELF_HARM_EN = _any(
 _SELF_HARM_FR = _any(
     r"(?:me|m) (?:suicider|suicide|pendre|foutre en l air|jeter (?:du|d un|sous|par))",
     r"(?:je|j|jv|jvais|jveux|jvx|veux|vais|envie de|pense a|penser a|voudrais) (?:\w+ ){0,2}"
-    r"(?:me|m) (?:tuer|tue)",
+    r"(?:me|m) (?:tuer|tue)(?! a )",
     r"(?:je|j) ?(?:veux|vx|ve|voudrais|ai envie de) (?:me )?(?:mourir|crever)",
     r"(?:jveux|jvx|jve) (?:me )?(?:mourir|crever|en finir)",
     r"envie de (?:mourir|crever|en finir)",
@@ -114,6 +154,30 @@ _SELF_HARM_FR = _any(
     r"dark thoughts",
     r"thoughts of (?:ending|killing|hurting)",
     r"pour en finir",
+    r"(?:tanne|tannee|ecoeure|ecoeuree|fatigue|fatiguee|ecoeure) de vivre",
+    r"(?:je me suis|me suis|je me|jme) (?:encore )?(?:coupe|coupee|scarifie|scarifiee)\w*",
+    r"(?:le )?gout de mourir",
+    r"(?:vois|voit) (?:pu|plus|pas) (?:de|d autre) (?:sortie|issue)",
+    r"(?:je vais|jvais|vais|je veux) tout (?:prendre|avaler)(?: ce soir| maintenant| d un coup|$)",
+    r"(?:serait|seraient|serions) (?:tous )?mieux "
+    r"(?:si (?:j etais|je serais|jetais) plus la|sans moi)",
+    r"je suis (?:un|juste un|qu un) (?:poids|fardeau)",
+    r"(?:ne|n) ?plus (?:jamais )?me reveiller",
+    r"plus envie de me reveiller",
+    r"(?:m endormir|dormir) (?:et|pour) ne plus",
+    r"fatigu\w* de (?:la vie|vivre)",
+    r"dites? (?:leur|lui|a (?:mes|ma|mon) \w+) que je (?:les|l|t|vous) aime",
+    r"lettre d adieu",
+    r"(?:mes|mon|ma) derni\w* (?:message|mots|adieux)",
+    r"(?:c est|cest|voici) mon dernier message",
+    r"(?:je suis|chu|chui|suis|jsuis) (?:sur|en haut) (?:du|le|d un) "
+    r"(?:toit|pont|bord|balcon|corniche)",
+    r"sauter (?:du|d un|de mon|par la|en bas du) (?:pont|toit|balcon|fenetre|immeuble|edifice)",
+    r"(?:va|veut|voulait|vais|menace de) se (?:pendre|tuer|suicider|jeter|couper)",
+    r"(?:pris|avale) (?:toute|tout) (?:la|le|ma|mon) (?:boite|pot|plaquette|flacon|bouteille)",
+    r"(?:plus|pas) envie de rien",
+    r"(?:serai|serais) (?:encore |toujours )?(?:en vie|vivant)",
+    r"(?:veux|veut|vx|ve|jveux|jvx) (?:plus|pas|p) (?:exister|me reveiller)",
     r"ma vie (?:n a|na|a) plus (?:de|aucun) sens",
     r"plus (?:de|aucun) sens a (?:ma|la) vie",
 )
@@ -121,7 +185,7 @@ _SELF_HARM_CONTEXTUAL = _any(
     r"(?:dont|do not|don t|no longer|not) (?:want|wanna) (?:to )?(?:be here|go on)",
     r"(?:cant|can t|cannot) (?:go on|do this anymore|take it anymore|live like this)",
     r"disappear (?:forever|for good)",
-    r"(?:veux|veut|vx|ve|jveux|jvx) (?:plus|pas|p) (?:etre la|exister|me reveiller|"
+    r"(?:veux|veut|vx|ve|jveux|jvx) (?:plus|pas|p) (?:etre la|"
     r"vivre(?! (?:au|a|en|ici|dans|comme|sans|avec|la bas)))",
     r"(?:je|j) ?(?:vais|va) (?:me )?(?:mourir|crever)",
     r"plus la force de continuer",
@@ -149,6 +213,10 @@ _VIOLENCE_EN = _any(
     r"broke into my (?:apartment|house|room|place)",
     r"(?:with|has|holding) a (?:knife|gun|weapon) (?:outside|here|at|in front)",
     r"in danger (?:right )?now",
+    r"(?:is|are|s) (?:beating|hitting|hurting|attacking|choking|stabbing) (?:her|him|them|my \w+)"
+    r"(?: \w+){0,4} (?:right now|now)",
+    r"(?:i )?can hear (?:her|him|them|someone) (?:screaming|"
+    r"crying for help|being (?:hit|beaten))",
     r"(?:someone|somebody|a man|a guy) is following me",
 )
 _VIOLENCE_FR = _any(
@@ -171,11 +239,15 @@ _VIOLENCE_FR = _any(
     r"danger maintenant",
     r"(?:entre|rentre) chez (?:moi|nous) de force",
     r"homme arme",
+    r"se fait (?:battre|frapper|agresser|violer|tabasser)",
+    r"on me suit",
+    r"(?:j )?entends? les coups",
 )
 _VIOLENCE_CONTEXTUAL = _any(
     r"(?:going to|gonna|will|wants to|want to|trying to|tried to|threatened to|threatens to) "
     r"(?:kill|hurt|beat|stab|shoot|rape) (?:me|us|my (?:kids|children|baby|son|daughter))",
     r"(?:has|with|got|have) a (?:knife|gun)",
+    r"(?:he|she|they)(?: ll| will| is gonna| s gonna| is going to)? kills? me",
     r"in danger",
     r"(?:veut|va|vont|essaie de|essaye de|menace de) (?:me|nous) (?:tuer|frapper|battre|"
     r"faire du mal)",
@@ -194,17 +266,24 @@ _VIOLENCE_CONTEXTUAL = _any(
 
 _MEDICAL_EN = _any(
     r"(?:not|isn t|isnt|stopped|can t|cant|cannot|hardly) breath\w*",
-    r"overdos\w*",
+    r"overdos\w*(?! on (?:coffee|caffeine|sugar|chocolate|candy|tv|netflix|work|love))",
     r"od(?:ed| d|d|ing)",
     r"chest pain",
-    r"heart attack",
     r"(?:having|had) a (?:stroke|seizure)",
     r"(?:is|he s|she s|hes|shes) unconscious",
     r"passed out",
     r"(?:wont|won t|will not|doesnt|does not) wake up",
     r"(?:is )?not moving",
     r"bleeding (?:a lot|badly|heavily|everywhere|so much)",
-    r"(?:lot of|so much) blood",
+    r"(?:lot of|lots of|so much|a lot of) blood",
+    r"(?:just )?collapsed",
+    r"(?:isn t|isnt|is not|not) (?:answering|responding|breathing) me",
+    r"unresponsive",
+    r"(?:cant|can t|cannot) feel my (?:legs|arms|face|body)",
+    r"(?:having|is having|s having|think (?:i m|im|he s|she s) having) a heart "
+    r"attack",
+    r"heart attack (?:right )?now",
+    r"(?:blue|purple) (?:lips|face)",
     r"(?:call|need|send) (?:an |the )?ambulance",
     r"medical emergency",
     r"(?:i am|im|i m|he is|she is|hes|shes|he s|she s) bleeding",
@@ -214,7 +293,7 @@ _MEDICAL_EN = _any(
     r"(?:took|taken|swallowed) a (?:large|big|huge) (?:amount|number|quantity) of",
 )
 _MEDICAL_FR = _any(
-    r"(?:ne|n) ?respire (?:plus|pas)",
+    r"(?:ne|n) ?respire (?:plus|pas|pu)",
     r"respire (?:plus|pas)",
     r"(?:peux|peut|arrive) (?:pas|plus) (?:a )?respirer",
     r"surdose",
@@ -234,7 +313,40 @@ _MEDICAL_FR = _any(
     r"perdu connaissance",
     r"(?:vais|va) m evanouir",
     r"respire mal",
+    r"respire (?:pu|pus|bizarre|difficilement|avec difficulte)",
+    r"(?:arrive|peux|peut) (?:pas|plus|pu) a (?:la|le|l) reveiller",
+    r"(?:a|ont) avale (?:les|des|mes|ses|tes) (?:pilules|medicaments|cachets|comprimes|medocs)",
+    r"tombe\w* et (?:il |elle )?(?:ne |n )?(?:repond|bouge|reagit) (?:plus|pu|pas)",
+    r"(?:face|visage|levres?) (?:toute? )?bleue?s?",
+    r"convulse(?:nt)?",
+    r"(?:ne|n) ?(?:repond|reagit|bouge) plus quand je",
+    r"(?:ne|n) ?reagit plus",
+    r"s est (?:effondre|ecroule)\w*",
+    r"(?:il|elle) est tombe\w* et (?:ne|n)",
     r"tres malade (?:et )?besoin d aide maintenant",
+)
+# Spanish and Portuguese, the most common other languages of the people writing: the core
+# phrases only, answered in English and French (the assistant speaks no other language).
+_OTHER = _any(
+    r"(?:ya )?no quiero (?:seguir )?vivir",
+    r"quiero morir(?:me)?",
+    r"me quiero (?:morir|matar)",
+    r"matarme",
+    r"suicid\w*",
+    r"quitarme la vida",
+    r"me esta (?:golpeando|pegando|amenazando)",
+    r"me (?:pega|golpea)",
+    r"no (?:esta )?respira",
+    r"sobredosis",
+    r"auxilio",
+    r"(?:nao|n) quero (?:mais )?viver",
+    r"quero morrer",
+    r"me matar",
+    r"tirar (?:a )?minha vida",
+    r"(?:esta|ta) me (?:batendo|agredindo|ameacando)",
+    r"(?:nao|n) (?:esta )?respira(?:ndo)?",
+    r"overdose",
+    r"socorro",
 )
 # "...if I go back", "la-bas", "au pays": the message is about what a return would bring.
 _RETURN_CONTEXT = _any(
@@ -267,6 +379,7 @@ _CONCERNS: tuple[tuple[Concern, str | None, re.Pattern[str], bool], ...] = (
     (Concern.VIOLENCE, "fr", _VIOLENCE_FR, False),
     (Concern.MEDICAL, "en", _MEDICAL_EN, False),
     (Concern.MEDICAL, "fr", _MEDICAL_FR, False),
+    (Concern.SELF_HARM, "other", _OTHER, False),
     (Concern.SELF_HARM, None, _SELF_HARM_CONTEXTUAL, True),
     (Concern.VIOLENCE, None, _VIOLENCE_CONTEXTUAL, True),
 )
@@ -291,6 +404,15 @@ _REMOVAL = _any(
     r"(?:quitter|partir du) (?:le )?canada",
     r"(?:dois|doit|faut) partir",
     r"mon vol",
+    r"(?:le|ce|notre) vol",
+    r"(?:je|on|nous) (?:pars|part|partons)",
+    r"cbsa",
+    r"asfc",
+    r"fly(?:ing)? out",
+    r"flight",
+    r"(?:gave|given|give) (?:me )?a date",
+    r"scheduled",
+    r"(?:donne|donner|fixe) une date",
     r"billet d avion",
     r"(?:rendez vous|rdv|convocation)",
     r"(?:me )?(?:renvoyer|retourner) (?:chez moi|au pays|dans mon pays)",
@@ -311,6 +433,14 @@ _DETENTION = _any(
     r"(?:m |me |nous )?arret(?:er|e|ent|eront|era)",
     r"enferm\w*",
     r"emprisonn\w*",
+    r"holding cent(?:re|er)",
+    r"kept (?:him|her|them|me|people)",
+    r"keep (?:me|us) (?:there|in|locked)",
+    r"(?:come|coming) (?:and )?(?:pick|get|take) (?:me|us)",
+    r"mandat (?:contre moi|d arret)",
+    r"(?:viennent|venir|vont venir|viendront) me (?:chercher|ramasser|prendre|arreter)",
+    r"(?:garder|garde|gardee) en dedans",
+    r"en dedans",
     r"menott\w*",
     r"centre de surveillance",
 )
@@ -376,7 +506,9 @@ class Signals:
 @dataclass(frozen=True)
 class Crisis:
     concern: Concern
-    language: str | None  # the language of the words that matched, when they tell
+    # The language of the words that matched, when they tell ("other": Spanish or Portuguese,
+    # answered in English and French).
+    language: str | None
 
 
 def crisis_match(text: str) -> Crisis | None:

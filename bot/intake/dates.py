@@ -9,6 +9,7 @@ so both read "3 mars" and "March 3" the same way.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, timedelta
 
@@ -43,11 +44,20 @@ _FIXED: tuple[tuple[str, int], ...] = (
     (r"next month|le mois prochain|mois prochain", 28),
     (r"in a week|dans une semaine|dans 1 semaine|in one week", 7),
     (r"in a few days|dans quelques jours|dans qq jours|in a couple of days|soon|bientot", 2),
+    (
+        r"within (?:the|a|this|one) week|end of (?:the|this) week|by the weekend|"
+        r"(?:d ?ici )?(?:la )?fin de (?:la )?semaine|d ici une semaine|dans la semaine",
+        6,
+    ),
 )
 _FIXED_RE = [(re.compile(rf"\b(?:{p})\b"), days) for p, days in _FIXED]
 _NUMBER = r"(\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + ")"
 _IN_N = re.compile(
     rf"\b(?:in|within|dans|d ?ici) {_NUMBER} (days?|jours?|weeks?|semaines?|months?|mois)\b"
+)
+# "the 8th of this month", "le 8 de ce mois", "le 8 du mois"
+_DAY_OF_MONTH = re.compile(
+    r"\b(?:the )?(\d{1,2})(?:st|nd|rd|th|er|e)? (?:of (?:this|the) month|de ce mois|du mois)\b"
 )
 _WEEKDAY = re.compile(r"\b(" + "|".join(sorted(WEEKDAYS, key=len, reverse=True)) + r")\b")
 
@@ -56,6 +66,11 @@ def _count(word: str) -> int | None:
     if word.isdigit():
         return int(word)
     return NUMBER_WORDS.get(word) if word not in ("a", "my", "mon", "ma", "no") else None
+
+
+def _next_month(today: date, day: int) -> date:
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return date(year, month, day)
 
 
 def dates_in(text: str, language: str, today: date) -> list[date]:
@@ -75,7 +90,13 @@ def dates_in(text: str, language: str, today: date) -> list[date]:
     for match in _WEEKDAY.finditer(key):
         ahead = (WEEKDAYS[match.group(1)] - today.weekday()) % 7 or 7
         found.append(today + timedelta(days=ahead))
-    absolute = parse_date(text, language, today)
+    for match in _DAY_OF_MONTH.finditer(key):
+        day = int(match.group(1))
+        with contextlib.suppress(ValueError):
+            when = today.replace(day=day)
+            found.append(when if when >= today else _next_month(today, day))
+    # "December 4." / "le 5 décembre?": the date parser reads whole words, not "4."
+    absolute = parse_date(re.sub(r"(?<=\d)[.?!,;:]+(?=\s|$)", " ", text), language, today)
     if absolute is not None:
         found.append(absolute)
     return sorted(set(found))

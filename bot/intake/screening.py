@@ -194,14 +194,14 @@ def facts(
 ) -> dict[str, Any]:
     """The intake plus the derived yes/no facts that rules and flags refer to.
 
-    ``raised``: the flags the safety layer raised in the conversation (``crisis``,
-    ``urgent_date``, ``detention_fear``)."""
+    ``raised``: the flags raised in the conversation (``crisis``, ``urgent_date``,
+    ``detention_fear`` by the safety layer; ``unaccompanied_minor`` by an intake answer)."""
     derived = dict(intake)
     derived["crisis"] = "crisis" in raised
     derived["detention_fear"] = "detention_fear" in raised
     children = intake.get("children")
     derived["has_children"] = isinstance(children, int) and children > 0
-    derived["minor_alone"] = bool(intake.get("minor_alone"))
+    derived["minor_alone"] = bool(intake.get("minor_alone")) or "unaccompanied_minor" in raised
     urgent = False
     raw_date = intake.get("decision_date")
     if isinstance(raw_date, str):

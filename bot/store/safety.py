@@ -18,6 +18,7 @@ from bot.store.models import Base, utcnow
 class FlagSource(StrEnum):
     PATTERNS = "patterns"  # the app's reviewed patterns (bot/safety.py)
     CLASSIFIER = "classifier"  # Rasa's intent classifier (urgent_help), seen in the actions
+    INTAKE = "intake"  # an intake answer (a minor travelling alone)
 
 
 class ConversationFlag(Base):

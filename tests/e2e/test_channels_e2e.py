@@ -239,30 +239,46 @@ async def test_telegram_conversation_in_french_then_delete_my_data(
     tracker.dispose()
 
 
-async def test_sms_crisis_mid_intake_in_french(app: httpx.AsyncClient, fakes: Fakes) -> None:
+CRISIS_BY_LANGUAGE = {
+    "en": {"start": "i want to go home", "consent": "Before we start", "yes": "yes",
+           "crisis": "i cant do this anymore im going to kill myself",
+           "guidance": "I'm sorry you are going through this.", "next_question": "Greater Toronto",
+           "violence": "my boyfriend is hitting me right now", "help": "Reply HUMAN"},
+    "fr": {"start": "je veux rentrer chez moi", "consent": "Avant de commencer", "yes": "oui",
+           "crisis": "chu pu capable, jvais me tuer",
+           "guidance": "Je suis désolé que vous viviez cela.", "next_question": "Grand Toronto",
+           "violence": "mon chum me frappe en ce moment", "help": "Répondez HUMAIN"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+async def test_sms_crisis_mid_intake(app: httpx.AsyncClient, fakes: Fakes, language: str) -> None:
+    words = CRISIS_BY_LANGUAGE[language]
     sms = Sms(app, fakes.twilio)
-    assert "Avant de commencer" in await sms.say("je veux rentrer chez moi")
-    await sms.say("oui")
-    guidance = await sms.say("chu pu capable, jvais me tuer")
-    assert guidance.startswith("Je suis désolé que vous viviez cela.") and "911" in guidance
+    assert words["consent"] in await sms.say(words["start"])
+    await sms.say(words["yes"])
+    guidance = await sms.say(words["crisis"])
+    assert guidance.startswith(words["guidance"]) and "911" in guidance
     referral = await referral_for(app, "sms", sms.number)
     assert referral is not None and referral.flags == ["crisis"] and referral.priority >= 20
     # The form is stopped: a name is not taken as the answer to the first question.
     after = await sms.say("Maria")
-    assert "Grand Toronto" not in after
+    assert words["next_question"] not in after
 
 
-async def test_telegram_crisis_in_english_then_help_still_works(
-    app: httpx.AsyncClient, fakes: Fakes
+@pytest.mark.parametrize("language", ["en", "fr"])
+async def test_telegram_crisis_then_help_still_works(
+    app: httpx.AsyncClient, fakes: Fakes, language: str
 ) -> None:
-    tg = Tg(app, fakes.telegram, "en")
+    words = CRISIS_BY_LANGUAGE[language]
+    tg = Tg(app, fakes.telegram, language)
     await tg.say("/start")
-    [guidance] = await tg.say("my boyfriend is hitting me right now")
-    assert guidance["text"].startswith("I'm sorry you are going through this.")
+    [guidance] = await tg.say(words["violence"])
+    assert guidance["text"].startswith(words["guidance"])
     referral = await referral_for(app, "telegram", str(tg.chat))
     assert referral is not None and referral.flags == ["crisis"]
     [help_text] = await tg.say("/help")
-    assert "Reply HUMAN" in help_text["text"]
+    assert words["help"] in help_text["text"]
 
 
 @pytest.mark.parametrize(

@@ -509,3 +509,10 @@ def test_the_summary_choices_fit_in_three_sms_with_every_answer(language: str) -
     [part] = render(reply, language, max_segments=3)  # one SMS message, not split
     assert cost(part.text).segments <= 3
     assert len(message["buttons"]) == len(intake.ANSWER_SLOTS) + 1  # send + each answer
+
+
+def test_a_minor_alone_flags_the_conversation_at_once(conversation_id: str) -> None:
+    # Urgent from the answer on, before any submission: a later "talk to a person" is urgent.
+    validate(conversation_id, "intake_party", "just me im 16")
+    with Session(action_store.store()) as s:
+        assert "unaccompanied_minor" in referrals.raised_flags(s, conversation_id)
