@@ -427,6 +427,10 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> dict[str, Any]:
         if isinstance(value, dict):
             return {slot: value}  # already normalised (restored answers, at form activation)
+        if value is None:
+            # A slot cleared when the form starts (rasa_sdk validates every slot set since the
+            # last message): nothing was answered, so nothing to re-ask.
+            return {slot: None}
         field = BY_SLOT[slot]
         message = str(value or "")[:2000]
         ctx = context(tracker)

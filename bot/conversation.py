@@ -369,7 +369,12 @@ class ConversationService:
                 await self._raise_flags(conversation_id, signals)
             if signals.crisis is not None:
                 current = await self._answer_crisis(
-                    conversation_id, message.id, signals.crisis, step.language
+                    conversation_id,
+                    message.id,
+                    message.text,
+                    signals.crisis,
+                    step.language,
+                    current is not None,
                 )
                 answered += 1
                 continue
@@ -426,14 +431,20 @@ class ConversationService:
         self,
         conversation_id: str,
         message_id: int,
+        text: str,
         found: safety.Crisis,
         current: lang.Language,
+        known: bool,
     ) -> lang.Language:
         """Emergency guidance, every time, whatever the state; an urgent referral on top of the
         queue; any form in Rasa stopped. Works with Rasa down. Returns the reply language."""
-        language: lang.Language = (
-            current if found.language in (None, "other") else found.language  # type: ignore[assignment]
-        )
+        # The language of the words that matched ("jveux mourir" gets French), unless the
+        # conversation has a language and the message has words of it too (a mixed "chu tanné,
+        # i want to end it" in a French conversation stays French).
+        language: lang.Language = current
+        if found.language in ("en", "fr") and found.language != current:
+            if not known or lang.scores(text)[current] == 0:
+                language = found.language  # type: ignore[assignment]
         # Another language (Spanish, Portuguese): the guidance in English and in French.
         languages = (
             [language, "fr" if language == "en" else "en"]

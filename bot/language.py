@@ -35,6 +35,7 @@ _EN_WORDS = frozenset(
 )
 _FR_WORDS = frozenset(
     """
+    allo allô
     le la les un une des du de d l au aux et ou mais est sont etait etre suis es sommes je j jai
     j'ai tu t te toi vous votre vos mon ma mes ton ta tes nous notre il elle ils elles on ce c
     c'est cest ca ça cette ces qui que quoi qu quel quelle quels quelles comment combien cmb

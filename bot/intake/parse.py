@@ -84,11 +84,21 @@ def is_prefer_not(text: str) -> bool:
     return len(key.split()) <= PREFER_NOT_MAX_WORDS and has_phrase(key, PREFER_NOT)
 
 
+# "i dont know my uncle did the papers", "jsp non plus": a don't-know that says more. Taken as
+# a skip unless it asks something ("i dont know, can i still apply?").
+_DONT_KNOW_PREFIX = re.compile(
+    r"^(?:i dont know|i don't know|i do not know|idk|dunno|no idea|not sure|"
+    r"je sais pas|je ne sais pas|jsp|j sais pas|chais pas|aucune idee|pas sur|pas sure)\b"
+)
+
+
 def is_skip(text: str) -> bool:
     """ "skip", "idk", "jsp", and "rather not say" (only where prefer_not_to_say is not an
     answer of its own: the safety and criminality questions check is_prefer_not first)."""
     key = _norm(text)
-    return key in SKIP or fold(text).strip() in {"?", "??", "???"} or is_prefer_not(text)
+    if key in SKIP or fold(text).strip() in {"?", "??", "???"} or is_prefer_not(text):
+        return True
+    return bool(_DONT_KNOW_PREFIX.match(key)) and "?" not in text
 
 
 def yes_no(text: str) -> str | None:

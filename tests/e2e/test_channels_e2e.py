@@ -315,3 +315,20 @@ async def test_telegram_intake_control_words(
     assert words["skipped"] in skipped and words["status"] in skipped
     restarted = " ".join(m["text"] for m in await tg.say(words["restart"]))
     assert words["restarted"] in restarted and words["name_q"] in restarted
+
+
+@pytest.mark.parametrize(
+    ("language", "start", "consent"),
+    [("en", "i want to go home", "Before we start"), ("fr", "je veux rentrer chez moi",
+                                                      "Avant de commencer")],
+)  # fmt: skip
+async def test_telegram_intake_starts_with_the_consent_statement(
+    app: httpx.AsyncClient, fakes: Fakes, language: str, start: str, consent: str
+) -> None:
+    # A first message that starts the intake on Telegram got "Please answer yes or no." instead
+    # of the consent statement (the form's reset slots were validated as empty answers).
+    tg = Tg(app, fakes.telegram, language)
+    replies = await tg.say(start)
+    texts = [m["text"] for m in replies]
+    assert texts[0].startswith(consent)
+    assert not any(t.startswith(("Please answer yes or no", "Veuillez répondre")) for t in texts)

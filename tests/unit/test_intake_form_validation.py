@@ -516,3 +516,11 @@ def test_a_minor_alone_flags_the_conversation_at_once(conversation_id: str) -> N
     validate(conversation_id, "intake_party", "just me im 16")
     with Session(action_store.store()) as s:
         assert "unaccompanied_minor" in referrals.raised_flags(s, conversation_id)
+
+
+def test_a_slot_cleared_at_the_start_of_the_form_is_not_an_answer(conversation_id: str) -> None:
+    # The form starts with every slot reset to None; rasa_sdk validates those too. Seen on
+    # Telegram: the consent block was replaced by "Please answer yes or no."
+    for slot in ("intake_consent", "intake_first_name", "intake_phone"):
+        result, messages = validate(conversation_id, slot, None)  # type: ignore[arg-type]
+        assert result == {slot: None} and messages == []
