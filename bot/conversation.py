@@ -442,9 +442,9 @@ class ConversationService:
         # conversation has a language and the message has words of it too (a mixed "chu tanné,
         # i want to end it" in a French conversation stays French).
         language: lang.Language = current
-        if found.language in ("en", "fr") and found.language != current:
-            if not known or lang.scores(text)[current] == 0:
-                language = found.language  # type: ignore[assignment]
+        switch = found.language in ("en", "fr") and found.language != current
+        if switch and (not known or lang.scores(text)[current] == 0):
+            language = found.language  # type: ignore[assignment]
         # Another language (Spanish, Portuguese): the guidance in English and in French.
         languages = (
             [language, "fr" if language == "en" else "en"]
