@@ -438,13 +438,14 @@ class ConversationService:
     ) -> lang.Language:
         """Emergency guidance, every time, whatever the state; an urgent referral on top of the
         queue; any form in Rasa stopped. Works with Rasa down. Returns the reply language."""
-        # The language of the words that matched ("jveux mourir" gets French), unless the
-        # conversation has a language and the message has words of it too (a mixed "chu tanné,
-        # i want to end it" in a French conversation stays French).
+        # The language of the words that matched ("jveux mourir" gets French even as a first
+        # message, or after a STOP that set no language), unless the message is mostly in the
+        # conversation's language.
         language: lang.Language = current
-        switch = found.language in ("en", "fr") and found.language != current
-        if switch and (not known or lang.scores(text)[current] == 0):
-            language = found.language  # type: ignore[assignment]
+        if found.language in ("en", "fr") and found.language != current:
+            counts = lang.scores(text)
+            if not known or counts[found.language] >= counts[current]:  # type: ignore[index]
+                language = found.language  # type: ignore[assignment]
         # Another language (Spanish, Portuguese): the guidance in English and in French.
         languages = (
             [language, "fr" if language == "en" else "en"]

@@ -266,7 +266,8 @@ _VIOLENCE_CONTEXTUAL = _any(
 
 _MEDICAL_EN = _any(
     r"(?:not|isn t|isnt|stopped|can t|cant|cannot|hardly) breath\w*",
-    r"overdos(?:e|ed|es|ing)?\b(?! on (?:coffee|caffeine|sugar|chocolate|candy|tv|netflix|work|love))",
+    r"overdos(?:e|ed|es|ing)?\b"
+    r"(?! on (?:coffee|caffeine|sugar|chocolate|candy|tv|netflix|work|love))",
     r"od(?:ed| d|d|ing)",
     r"chest pain",
     r"(?:having|had) a (?:stroke|seizure)",
