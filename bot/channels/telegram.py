@@ -164,7 +164,7 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
         if not _private(chat) or not _text(query.data):
             return Parsed(None, query_id, ignored="callback_outside_private_chat")
         hint = _text(query.from_user.language_code) if query.from_user else None
-        text = str(query.data)[:max_chars]
+        text = str(_text(query.data))[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(chat.id), message_id, text, hint), query_id)
     member = update.my_chat_member
     if member is not None:
@@ -178,8 +178,8 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
     if not _private(m.chat):
         return Parsed(None, ignored="group_or_channel_chat")
     hint = _text(m.from_user.language_code) if m.from_user else None
-    if _text(m.text):
-        text = _command(m.text)[:max_chars]
+    if text := _text(m.text):
+        text = _command(text)[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, text, hint))
     if m.effective_attachment is not None:
         caption = (_text(m.caption) or "")[:max_chars]

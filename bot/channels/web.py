@@ -40,7 +40,9 @@ from bot.ratelimit import RateLimits
 
 CHANNEL = "web"
 MAX_BODY_BYTES = 64 * 1024
-MAX_REPLY_ID = 2**63 - 1  # ids are BIGINTs: a larger "after" asks for nothing newer
+# Message ids are INTEGER columns (32 bits on PostgreSQL): a larger "after" asks for nothing
+# newer, and must not reach the database as a number it cannot compare.
+MAX_REPLY_ID = 2**31 - 1
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 # Joins the user and the page's id into the channel message id: not in the id alphabet, so
 # ("a:b", "c") and ("a", "b:c") can never share a key (and so never each other's replies).
