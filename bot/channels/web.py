@@ -153,12 +153,10 @@ async def _contact_quota(request: Request, msg: InboundMessage) -> JSONResponse 
     decision = await _limits(request).hit("web_contact_address", client_address(request))
     if decision.allowed:
         return None
-    language = quota.language if quota.language in ("en", "fr") else None
-    message = (
-        t("contact_rate_limited", language)
-        if language
-        else t("contact_rate_limited_bilingual", "en")
-    )
+    if quota.language in ("en", "fr"):
+        message = t("contact_rate_limited", quota.language)  # type: ignore[arg-type]
+    else:
+        message = both("contact_rate_limited")
     return too_many_requests(decision.retry_after, message)
 
 
