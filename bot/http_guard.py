@@ -66,6 +66,14 @@ class BodyTooLarge(Exception):
     """Raised from ``receive`` once a body passes the cap (the route stops reading)."""
 
 
+def _is_too_large(exc: BaseException) -> bool:
+    """``BodyTooLarge``, also as raised through a task group (Starlette's ``BaseHTTPMiddleware``
+    reads the body in one and re-raises an ``ExceptionGroup``)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup(BodyTooLarge) is not None
+    return isinstance(exc, BodyTooLarge)
+
+
 def _error_body(status: int, code: str, message: str) -> tuple[Message, Message]:
     body = json.dumps({"error": code, "message": message}).encode()
     start = {
@@ -122,10 +130,11 @@ class GuardMiddleware:
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except BodyTooLarge:
-            if not started:
-                await self._send_error(send, 413, "body_too_large", self._too_large_message())
         except Exception as exc:  # the last line of defence: JSON, and the connection lives
+            if _is_too_large(exc):
+                if not started:
+                    await self._send_error(send, 413, "body_too_large", self._too_large_message())
+                return
             # Where it happened (frames only): the exception's message can quote request data.
             log.error(
                 "unexpected error %s on %s %s\n%s",

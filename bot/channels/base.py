@@ -155,27 +155,33 @@ def _chunks(text: str, fits: Callable[[str], bool]) -> list[str]:
             out.append(sentence)
             continue
         for word in sentence.split():
-            while len(word) > 1 and not fits(word):
+            while word:  # the longest fitting prefix each time; never the whole rest
                 cut = _longest_fitting_prefix(word, fits)
                 out.append(word[:cut])
                 word = word[cut:]
-            out.append(word)
     return out
 
 
 def _longest_fitting_prefix(word: str, fits: Callable[[str], bool]) -> int:
-    """The length of the longest prefix of ``word`` that fits (at least 1), assuming that a
-    prefix of a fitting text fits too. Galloping then bisecting: O(L log L) work for a piece of
-    length L, never O(len(word)) per try, so one long unbroken word (a pasted link, a script's
-    garbage) costs time linear in its length, not quadratic (docs/security.md)."""
-    good, bad = 1, 2
-    while bad < len(word) and fits(word[:bad]):
-        good, bad = bad, bad * 2
-    bad = min(bad, len(word))
+    """The length of the longest prefix of ``word`` that fits (at least 1: a character that fits
+    nowhere is cut alone), assuming that a prefix of a fitting text fits too.
+
+    Galloping (1, 2, 4... characters) then bisecting: O(L log L) work for a piece of length L,
+    never a call on the whole rest of the word, so one long unbroken word (a pasted link, a
+    script's garbage) costs time linear in its length, not quadratic (docs/security.md)."""
+    good, probe = 0, 1
+    while probe <= len(word) and fits(word[:probe]):
+        good, probe = probe, probe * 2
+    if probe <= len(word):
+        bad = probe  # the first prefix found too long
+    elif good == len(word) or fits(word):
+        return len(word)
+    else:
+        bad = len(word)
     while bad - good > 1:
         middle = (good + bad) // 2
         if fits(word[:middle]):
             good = middle
         else:
             bad = middle
-    return good
+    return max(good, 1)
