@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 
 from bot import sms as sms_cost
 from bot.channels import sms, telegram
+from bot.channels.base import storable
 from bot.engine import Button, Reply
 from bot.http_guard import client_address, json_error, too_many_requests
 from bot.i18n import both
@@ -54,10 +55,10 @@ def _replies(raw: Any, max_chars: int) -> list[Reply] | None:
         if not isinstance(buttons, list) or len(buttons) > MAX_BUTTONS:
             return None
         replies.append(
-            Reply(
-                item.get("text", ""),
+            Reply(  # lone surrogates cannot be encoded in the answer: replaced, like everywhere
+                storable(item.get("text", "")),
                 tuple(
-                    Button(str(b.get("title", "")), str(b.get("payload", "")))
+                    Button(storable(str(b.get("title", ""))), storable(str(b.get("payload", ""))))
                     for b in buttons
                     if isinstance(b, dict)
                 ),
