@@ -66,11 +66,11 @@ def all_routes_settings(tmp_path: Path, database_url: str, f: Fakes, **overrides
 
 @contextlib.asynccontextmanager
 async def all_routes_app(
-    tmp_path: Path, database_url: str, **overrides: Any
+    tmp_path: Path, database_url: str, *, run_worker: bool = True, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     with fakes() as f:
         settings = all_routes_settings(tmp_path, database_url, f, **overrides)
-        async with running_app(settings) as client:
+        async with running_app(settings, run_worker=run_worker) as client:
             client.fakes = f  # type: ignore[attr-defined]
             yield client
 
