@@ -131,6 +131,9 @@ def make_settings(tmp_path: Path, database_url: str, rasa_url: str, **overrides:
     values: dict[str, Any] = {
         "data_dir": tmp_path,
         "database_url": database_url,
+        # Rasa's tracker store beside the test's database (erasure deletes from it), never the
+        # working tree's var/, which a fresh clone does not have.
+        "rasa_tracker_db_url": f"sqlite:///{tmp_path / 'rasa-tracker.db'}",
         "rasa_url": rasa_url,
         "rasa_timeout_seconds": 5.0,
         "retry_interval_seconds": 0.2,

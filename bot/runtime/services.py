@@ -137,6 +137,7 @@ class Services:
         # The token reaches Rasa through the environment (readable by this user only), not the
         # command line, which every local user can read in the process list.
         env[RASA_TOKEN_ENV] = self.settings.rasa_auth_token
+        self._write_token_file()
         self._spawn(
             "rasa",
             [
@@ -162,7 +163,10 @@ class Services:
     def start(self) -> None:
         self.start_actions()
         self.start_rasa()
-        # `intake shell` and `intake telegram-poll` read it to talk to this Rasa (settings.py).
+
+    def _write_token_file(self) -> None:
+        """`intake shell` and `intake telegram-poll` read it to talk to this Rasa (settings.py);
+        readable by this user only."""
         token_file = self.settings.data_dir / RASA_TOKEN_FILE
         token_file.parent.mkdir(parents=True, exist_ok=True)
         token_file.unlink(missing_ok=True)
