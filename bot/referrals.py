@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.intake import progress, screening
+from bot.intake.vocabulary import UNVERIFIED_WEB
 from bot.store.intake import IntakeProgress
 from bot.store.models import (
     Contact,
@@ -33,13 +34,12 @@ from bot.store.models import (
 )
 from bot.store.safety import ConversationFlag, FlagSource
 
-# A contact request from the web chat by someone who has not started an intake (no consented
-# answers): anyone on the internet can make one with a script, so caseworkers see it marked
-# ("Unverified web"). Such requests are also rate-limited per client address
-# (``RATE_LIMIT_WEB_CONTACT_ADDRESS``, bot/channels/web.py). Not a safety flag: it never
+# ``UNVERIFIED_WEB`` (labelled in the vocabulary): a contact request from the web chat by
+# someone who has not started an intake (no consented answers): anyone on the internet can make
+# one with a script, so caseworkers see it marked. Such requests are also rate-limited per client
+# address (``RATE_LIMIT_WEB_CONTACT_ADDRESS``, bot/channels/web.py). Not a safety flag: it never
 # changes priority, it goes away when the person submits an intake, and a referral carrying a
 # safety flag (a crisis...) is never marked: nothing may make a caseworker discount it.
-UNVERIFIED_WEB = "unverified_web"
 
 
 def open_referral(session: Session, contact_id: str) -> Referral | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot import referrals
 from bot.i18n import t
-from bot.intake import progress
+from bot.intake import progress, vocabulary
 from bot.store.models import Referral
 from tests.helpers import RULES, rows
 from tests.public_routes import PREVIEW, WEB, all_routes_app
@@ -138,6 +138,12 @@ async def test_web_contact_requests_without_an_intake_are_marked_unverified(
         assert referrals.UNVERIFIED_WEB not in flags[ids["with-intake"]]
         # A crisis referral is never marked: nothing may make a caseworker discount it.
         assert flags[ids["in-crisis"]] == ["crisis"]
+    # Caseworkers read it in their language (the vocabulary labels every flag), never urgent.
+    catalogue = vocabulary.flags(RULES)
+    assert vocabulary.flag_label(catalogue, referrals.UNVERIFIED_WEB, "fr").startswith(
+        "Non vérifié"
+    )
+    assert vocabulary.urgent_flags(catalogue, [referrals.UNVERIFIED_WEB]) == []
 
 
 @pytest.mark.parametrize("enabled", [True, False])
