@@ -40,7 +40,11 @@ from tests.public_routes import (
 
 REQUESTS = int(os.environ.get("FUZZ_REQUESTS", "5000"))  # per database: 10,000 in all
 SEED = int(os.environ.get("FUZZ_SEED", "13"))
-HANG_SECONDS = float(os.environ.get("FUZZ_HANG_SECONDS", "1.0"))
+# The goal is no request over 1 s, and the slowest measured is under it (0.45 s on SQLite,
+# 0.77 s on PostgreSQL, with 4 clients side by side on a busy shared machine). The assertion is
+# generous on purpose, so that a loaded CI machine does not fail it: it is there for hangs like
+# the old splitter's (20 s for one preview).
+HANG_SECONDS = float(os.environ.get("FUZZ_HANG_SECONDS", "2.0"))
 WORKERS = int(os.environ.get("FUZZ_WORKERS", "4"))  # clients sending side by side
 
 NASTY = [
