@@ -28,6 +28,8 @@ from bot.channels import preview, sms, telegram, web
 from bot.channels.setup import open_channels
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
+from bot.http_guard import GuardMiddleware, json_error
+from bot.ratelimit import RateLimits
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import create_engine, session_factory
 
@@ -57,7 +59,9 @@ class Runtime:
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The database, the engine client and the conversation service (the app and the shell)."""
     db = create_engine(settings.database_url)
-    engine = RasaEngine(settings.rasa_url, settings.rasa_timeout_seconds)
+    engine = RasaEngine(
+        settings.rasa_url, settings.rasa_timeout_seconds, auth_token=settings.rasa_auth_token
+    )
     conversations = ConversationService(
         session_factory(db),
         engine,
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             ) as channels,
         ):
             app.state.db = runtime.db
+            app.state.sessions = session_factory(runtime.db)
             app.state.engine = runtime.engine
             app.state.conversations = runtime.conversations
             app.state.channels = channels
@@ -122,9 +127,18 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         version="0.1.0",
         summary="Bilingual (EN/FR) intake assistant: channels, conversations and caseworker queue.",
         lifespan=lifespan,
+        # The schema is served (/openapi.json); the Swagger and ReDoc pages are not: they load
+        # scripts from a CDN, which the app's strict content security policy would not allow.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings.rate_limit_storage_url, settings.rate_limits)
     app.middleware("http")(logging_setup.request_log_middleware)
+    # Outermost: the body cap and the JSON answer to an unexpected error (bot/http_guard.py).
+    app.add_middleware(
+        GuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.cookie_secure
+    )
     app.include_router(web.router)
     app.include_router(sms.router)
     app.include_router(telegram.router)
@@ -134,14 +148,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     @app.exception_handler(OperationalError)
     async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        return JSONResponse(
-            status_code=503,
-            content={
-                "error": "database_unavailable",
-                "message": "The service is busy. Please try again in a minute. / "
-                "Le service est occupé. Veuillez réessayer dans une minute.",
-            },
-            headers={"Retry-After": "30"},
+        return json_error(
+            503,
+            "database_unavailable",
+            "The service is busy. Please try again in a minute. / "
+            "Le service est occupé. Veuillez réessayer dans une minute.",
+            {"Retry-After": "30"},
         )
 
     @app.get("/healthz", tags=["operations"])
@@ -171,6 +183,6 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     @app.get("/", include_in_schema=False)
     async def index() -> JSONResponse:
-        return JSONResponse({"chat": "/chat", "health": "/healthz", "api_docs": "/docs"})
+        return JSONResponse({"chat": "/chat", "health": "/healthz", "api_schema": "/openapi.json"})
 
     return app

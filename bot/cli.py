@@ -20,9 +20,10 @@ import contextlib
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, run_rasa_token
 
 
 def _progress(message: str) -> None:
@@ -74,7 +75,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
     from bot.app import create_app
     from bot.store import migrate
 
-    settings = Settings.from_env()
+    # Rasa's HTTP API token: RASA_AUTH_TOKEN, or a new one for this run (bot/runtime/services.py)
+    settings = replace(Settings.from_env(), rasa_auth_token=run_rasa_token())
     migrate.upgrade(settings.database_url)
     with _running_services(settings):
         base = f"http://{settings.app_host}:{settings.app_port}"
@@ -85,7 +87,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
                     f"  Web chat:      {base}/chat",
                     f"  Caseworkers:   {base}/caseworker/ (accounts: intake user create)",
                     f"  Health:        {base}/healthz",
-                    f"  API docs:      {base}/docs",
+                    f"  API schema:    {base}/openapi.json",
                     f"  Rasa:          {settings.rasa_url} (loopback only)",
                     f"  Action server: http://127.0.0.1:{settings.actions_port} (loopback only)",
                     f"  Logs:          {settings.data_dir / 'logs'}",
@@ -141,7 +143,7 @@ def cmd_shell(_args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url)
     try:
-        already_up = httpx.get(f"{settings.rasa_url}/status", timeout=2.0).status_code == 200
+        already_up = _rasa_answers(settings)
     except httpx.HTTPError:
         already_up = False
     if already_up:  # `intake run` is going: talk to that Rasa
@@ -150,6 +152,17 @@ def cmd_shell(_args: argparse.Namespace) -> int:
         with _running_services(settings):
             asyncio.run(_shell_loop(settings))
     return 0
+
+
+def _rasa_answers(settings: Settings) -> bool:
+    """A Rasa (that of a running `intake run`) answers at RASA_URL with our token."""
+    import httpx
+
+    from bot.engine import api_params
+
+    url = f"{settings.rasa_url}/status"
+    params = api_params(settings.rasa_auth_token)
+    return httpx.get(url, params=params, timeout=2.0).status_code == 200
 
 
 def _free_port() -> int:
@@ -163,7 +176,6 @@ def _free_port() -> int:
 def _evaluate_safety(args: argparse.Namespace) -> int:
     """The blind safety set through the whole assistant, on a throw-away database."""
     import tempfile
-    from dataclasses import replace
 
     from bot.runtime import safety_evaluation, training
     from bot.store import migrate
@@ -205,7 +217,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     names = evaluation.SETS if args.set == "all" else (args.set,)
     with _running_services(settings):
-        by_set = {n: evaluation.evaluate(settings.rasa_url, evaluation.load_set(n)) for n in names}
+        by_set = {
+            n: evaluation.evaluate(
+                settings.rasa_url, evaluation.load_set(n), settings.rasa_auth_token
+            )
+            for n in names
+        }
     model = training.model_path(settings.model_dir).name
     out = PROJECT_ROOT / "docs" / "nlu-evaluation.md" if args.output is None else args.output
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +331,7 @@ def cmd_telegram_poll(_args: argparse.Namespace) -> int:
     print(POLLING_WARNING, file=sys.stderr, flush=True)
     migrate.upgrade(settings.database_url)
     try:
-        already_up = httpx.get(f"{settings.rasa_url}/status", timeout=2.0).status_code == 200
+        already_up = _rasa_answers(settings)
     except httpx.HTTPError:
         already_up = False
     if already_up:

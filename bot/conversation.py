@@ -63,6 +63,7 @@ from bot.store.safety import ConversationFlag, FlagSource
 log = logging.getLogger(__name__)
 
 _INTENT_TRIGGER = re.compile(r"^/([A-Za-z_]+)$")
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
 _CHOOSE_LANGUAGE = re.compile(r'^/choose_language\{\s*"language"\s*:\s*"(en|fr)"\s*\}$')
 
 
@@ -188,8 +189,9 @@ def engine_input(
     if lang.unsupported_language(stripped) is not None:  # answered in both EN and FR
         unchanged = lang.resolve(current, "", hint, default)
         return EngineInput(unchanged, stripped, Command.UNSUPPORTED_LANGUAGE)
-    # Rasa reads a leading "/" as an intent (with entities): never let a person inject one.
-    return EngineInput(language, stripped.lstrip("/").strip() or stripped)
+    # Rasa reads a leading "/" as an intent (with entities): never let a person inject one,
+    # however many slashes and spaces come first ("/ /greet{...}").
+    return EngineInput(language, _LEADING_SLASHES.sub("", stripped) or "?")
 
 
 class ConversationService:

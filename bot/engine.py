@@ -65,12 +65,19 @@ def parse_rasa_replies(body: Any) -> list[Reply]:
     return replies
 
 
+def api_params(auth_token: str) -> dict[str, str]:
+    """Query parameters for Rasa's HTTP API (tracker, /status, /model/parse), which
+    ``rasa run --auth-token`` protects; its REST channel (/webhooks/rest/webhook) is not."""
+    return {"token": auth_token} if auth_token else {}
+
+
 class RasaEngine:
-    def __init__(self, base_url: str, timeout_seconds: float) -> None:
+    def __init__(self, base_url: str, timeout_seconds: float, *, auth_token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         # Connect fails fast (Rasa down); reading allows for a slow action server.
         timeout = httpx.Timeout(timeout_seconds, connect=min(3.0, timeout_seconds))
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._api = api_params(auth_token)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -105,7 +112,7 @@ class RasaEngine:
         try:
             response = await self._client.post(
                 f"/conversations/{sender_id}/tracker/events",
-                params={"include_events": "NONE"},
+                params={"include_events": "NONE", **self._api},
                 json=events,
             )
         except httpx.HTTPError as exc:
@@ -116,7 +123,7 @@ class RasaEngine:
     async def is_ready(self) -> bool:
         """True when Rasa answers and has a model loaded."""
         try:
-            response = await self._client.get("/status", timeout=3.0)
+            response = await self._client.get("/status", params=self._api, timeout=3.0)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:

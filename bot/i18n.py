@@ -61,6 +61,21 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "OK, nothing was erased.",
         "fr": "D'accord, rien n'a été effacé.",
     },
+    # Rate limits (bot/ratelimit.py, bot/channels/web.py): the web chat shows them as the
+    # answer to a refused message. Danger still has its way out (content/crisis.yml: 911).
+    "rate_limited": {
+        "en": "You are sending messages too quickly. Please wait a moment and try again. "
+        "If you are in danger now, call 911.",
+        "fr": "Vous envoyez des messages trop rapidement. Attendez un instant, puis "
+        "réessayez. Si vous êtes en danger maintenant, composez le 911.",
+    },
+    "contact_rate_limited": {
+        "en": "Many requests to talk to a person came from your connection, so we cannot take "
+        "this one right now. Please try again later. If you are in danger now, call 911.",
+        "fr": "Beaucoup de demandes pour parler à une personne sont venues de votre "
+        "connexion : nous ne pouvons pas prendre celle-ci pour le moment. Veuillez réessayer "
+        "plus tard. Si vous êtes en danger maintenant, composez le 911.",
+    },
     # SMS numbered options: "Reply 1 for <title>, 2 for <title>."
     "options_intro": {"en": "Reply", "fr": "Répondez"},
     "options_item": {"en": "{n} for {title}", "fr": "{n} pour {title}"},
@@ -69,3 +84,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
 
 def t(key: str, language: Language) -> str:
     return MESSAGES[key][language]
+
+
+def both(key: str) -> str:
+    """English, then French: for an answer given before the person's language is known."""
+    return f"{MESSAGES[key]['en']} / {MESSAGES[key]['fr']}"

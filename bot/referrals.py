@@ -13,6 +13,7 @@ referral from that conversation, contact requests included.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.intake import progress, screening
+from bot.intake.vocabulary import UNVERIFIED_WEB
+from bot.store.intake import IntakeProgress
 from bot.store.models import (
+    Contact,
     Conversation,
     ConversationStatus,
     Referral,
@@ -29,6 +33,13 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.safety import ConversationFlag, FlagSource
+
+# ``UNVERIFIED_WEB`` (labelled in the vocabulary): a contact request from the web chat by
+# someone who has not started an intake (no consented answers): anyone on the internet can make
+# one with a script, so caseworkers see it marked. Such requests are also rate-limited per client
+# address (``RATE_LIMIT_WEB_CONTACT_ADDRESS``, bot/channels/web.py). Not a safety flag: it never
+# changes priority, it goes away when the person submits an intake, and a referral carrying a
+# safety flag (a crisis...) is never marked: nothing may make a caseworker discount it.
 
 
 def open_referral(session: Session, contact_id: str) -> Referral | None:
@@ -62,14 +73,56 @@ def raised_flags(session: Session, conversation_id: str) -> frozenset[str]:
     )
 
 
+def has_intake(session: Session, contact_id: str) -> bool:
+    """The contact consented to the intake and gave at least one answer (or submitted it)."""
+    return any(
+        p.consent_given and (p.answers or p.submitted_at is not None)
+        for p in session.scalars(
+            select(IntakeProgress).where(IntakeProgress.contact_id == contact_id)
+        )
+    )
+
+
+def _unverified_web(session: Session, referral: Referral, flags: list[str]) -> bool:
+    return (
+        referral.channel == "web"
+        and not set(flags) & set(screening.SAFETY_FLAG_PRIORITY)
+        and referral.kind == ReferralKind.CONTACT_REQUEST
+        and not has_intake(session, referral.contact_id)
+    )
+
+
+@dataclass(frozen=True)
+class ContactRequestQuota:
+    """What the web chat needs to know before a contact request: does it count against the
+    per-address quota (it would create a referral without an intake), and the language to
+    answer a refusal in."""
+
+    counts: bool
+    language: str | None
+
+
+def contact_request_quota(session: Session, channel: str, address: str) -> ContactRequestQuota:
+    contact = session.scalar(
+        select(Contact).where(Contact.channel == channel, Contact.address == address)
+    )
+    if contact is None:
+        return ContactRequestQuota(True, None)
+    if open_referral(session, contact.id) is not None:
+        return ContactRequestQuota(False, contact.language)  # nothing new would be created
+    return ContactRequestQuota(not has_intake(session, contact.id), contact.language)
+
+
 def _rescreen(
     session: Session, referral: Referral, rules: screening.RuleSet, today: date | None = None
 ) -> screening.Result:
-    """Flags and priority of a referral from its intake and its conversation's raised flags."""
+    """Flags and priority of a referral from its intake and its conversation's raised flags
+    (and ``UNVERIFIED_WEB`` on a web contact request without an intake)."""
     result = screening.evaluate(
         rules, referral.intake or {}, today, raised_flags(session, referral.conversation_id)
     )
-    referral.flags = result.flags
+    unverified = _unverified_web(session, referral, result.flags)
+    referral.flags = result.flags + ([UNVERIFIED_WEB] if unverified else [])
     referral.priority = result.priority
     return result
 

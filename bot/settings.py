@@ -1,45 +1,101 @@
 """Every setting of the app, read from environment variables in one place.
 
 The README lists the same variables with the same defaults; keep them in step.
+
+``Settings.from_env()`` checks every setting when the app starts (``Settings.problems``): a
+value that cannot be read, a port out of range, a Telegram secret Telegram would refuse, SMS
+credentials without the public address Twilio signs, cookies not marked secure behind HTTPS...
+Each problem is one clear line; ``SettingsError`` carries them all, and ``intake`` prints them
+and exits non-zero instead of starting an app that would silently refuse every webhook.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
-
-
-def _int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+# What Telegram accepts as a webhook secret token (setWebhook): 1-256 of these characters; we
+# require at least 32 so that it cannot be guessed.
+TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+RASA_TOKEN_FILE = "rasa-auth-token"  # noqa: S105 - a file name; in INTAKE_DATA_DIR: written by `intake run` (mode 0600)
 
 
-def _float(name: str, default: float) -> float:
-    raw = _env(name, str(default))
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+class SettingsError(ValueError):
+    """One or more settings are wrong; ``problems`` has one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name, "true" if default else "false").lower()
-    if raw in ("1", "true", "yes", "on"):
+class _Reader:
+    """Reads environment variables, collecting every unreadable value instead of stopping at
+    the first (an operator fixes them all in one go)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    @staticmethod
+    def str(name: str, default: str) -> str:
+        value = os.environ.get(name, "").strip()
+        return value or default
+
+    def int(self, name: str, default: int) -> int:
+        raw = self.str(name, str(default))
+        try:
+            return int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a whole number, got {raw!r}")
+            return default
+
+    def float(self, name: str, default: float) -> float:
+        raw = self.str(name, str(default))
+        try:
+            return float(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a number, got {raw!r}")
+            return default
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self.str(name, "true" if default else "false").lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name} must be true or false, got {raw!r}")
+        return default
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
         return True
-    if raw in ("0", "false", "no", "off"):
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
         return False
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+def run_rasa_token() -> str:
+    """The token for a Rasa this process starts (``intake run``): ``RASA_AUTH_TOKEN``, else a
+    new one for this run."""
+    return _Reader.str("RASA_AUTH_TOKEN", "") or secrets.token_urlsafe(32)
+
+
+def read_rasa_token(data_dir: Path) -> str:
+    """The token ``intake run`` wrote for the Rasa it started (``intake shell`` and
+    ``intake telegram-poll`` use it to talk to that Rasa); empty when there is none."""
+    path = data_dir / RASA_TOKEN_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +107,9 @@ class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
     rasa_tracker_db_url: str = ""
+    # Rasa's HTTP API (tracker, /status, model) requires it (``rasa run --auth-token``); the
+    # REST channel does not. Empty only in a Settings built by hand: from_env always has one.
+    rasa_auth_token: str = ""
     app_host: str = "127.0.0.1"
     app_port: int = 8000
     retry_interval_seconds: float = 5.0
@@ -63,6 +122,16 @@ class Settings:
     screening_rules_path: Path = field(
         default_factory=lambda: PROJECT_ROOT / "content" / "screening.yml"
     )
+    # Abuse and bounded work (bot/http_guard.py, bot/ratelimit.py, docs/security.md).
+    max_body_bytes: int = 256 * 1024
+    rate_limit_storage_url: str = "memory://"  # or redis://host:port/db (several app processes)
+    rate_limit_web_post_address: str = "30/minute;300/hour"
+    rate_limit_web_post_conversation: str = "12/minute;200/hour"
+    rate_limit_web_poll_address: str = "600/minute"
+    rate_limit_web_poll_conversation: str = "60/minute"
+    rate_limit_web_contact_address: str = "5/hour;20/day"
+    rate_limit_preview_address: str = "30/minute"
+    preview_enabled: bool = False
     # Channels (bot/channels/, docs/channels.md). A channel is on when its credentials are set.
     public_base_url: str = ""
     twilio_account_sid: str = ""
@@ -95,53 +164,205 @@ class Settings:
     lockout_minutes: int = 15
     display_timezone: str = "America/Toronto"
 
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """Rule name -> limit string ("30/minute;300/hour"), for ``bot/ratelimit.py``."""
+        return {
+            "web_post_address": self.rate_limit_web_post_address,
+            "web_post_conversation": self.rate_limit_web_post_conversation,
+            "web_poll_address": self.rate_limit_web_poll_address,
+            "web_poll_conversation": self.rate_limit_web_poll_conversation,
+            "web_contact_address": self.rate_limit_web_contact_address,
+            "preview_address": self.rate_limit_preview_address,
+        }
+
+    def problems(self) -> list[str]:
+        """Everything wrong with these settings, one clear line each (empty: all good)."""
+        out: list[str] = []
+        for name, port in (
+            ("APP_PORT", self.app_port),
+            ("RASA_PORT", self.rasa_port),
+            ("ACTIONS_PORT", self.actions_port),
+        ):
+            if not 1 <= port <= 65535:
+                out.append(f"{name} must be a port number from 1 to 65535, got {port}")
+        if len({self.app_port, self.rasa_port, self.actions_port}) < 3:
+            out.append("APP_PORT, RASA_PORT and ACTIONS_PORT must be three different ports")
+        if self.default_language not in ("en", "fr"):
+            out.append(f"DEFAULT_LANGUAGE must be 'en' or 'fr', got {self.default_language!r}")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            out.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+        positive = {
+            "RASA_TIMEOUT_SECONDS": self.rasa_timeout_seconds,
+            "RETRY_INTERVAL_SECONDS": self.retry_interval_seconds,
+            "MAX_TEXT_CHARS": self.max_text_chars,
+            "MAX_BODY_BYTES": self.max_body_bytes,
+            "SMS_MAX_SEGMENTS": self.sms_max_segments,
+            "CHANNEL_SEND_TIMEOUT_SECONDS": self.channel_send_timeout_seconds,
+            "OUTBOX_MAX_ATTEMPTS": self.outbox_max_attempts,
+            "OUTBOX_RETRY_BASE_SECONDS": self.outbox_retry_base_seconds,
+            "OUTBOX_POLL_SECONDS": self.outbox_poll_seconds,
+            "SESSION_IDLE_MINUTES": self.session_idle_minutes,
+            "SESSION_MAX_HOURS": self.session_max_hours,
+            "MAX_FAILED_LOGINS": self.max_failed_logins,
+            "LOCKOUT_MINUTES": self.lockout_minutes,
+        }
+        out += [f"{name} must be greater than 0, got {v}" for name, v in positive.items() if v <= 0]
+        if self.max_text_chars * 4 + 1024 > self.max_body_bytes:
+            out.append(
+                f"MAX_BODY_BYTES ({self.max_body_bytes}) must leave room for a message of "
+                f"MAX_TEXT_CHARS ({self.max_text_chars}) characters: at least "
+                f"{self.max_text_chars * 4 + 1024}"
+            )
+        for name, url in (("DATABASE_URL", self.database_url),):
+            if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+")):
+                out.append(f"{name} must start with sqlite:/// or postgresql://")
+        for name, url in (
+            ("RASA_URL", self.rasa_url),
+            ("TWILIO_API_BASE_URL", self.twilio_api_base_url),
+            ("TELEGRAM_API_BASE_URL", self.telegram_api_base_url),
+        ):
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+                out.append(f"{name} must be an http:// or https:// address, got {url!r}")
+        if self.rasa_lock_store_url and urlsplit(self.rasa_lock_store_url).scheme != "redis":
+            out.append("RASA_LOCK_STORE_URL must be a redis://host:port/db address")
+        storage = urlsplit(self.rate_limit_storage_url).scheme
+        if storage not in ("memory", "redis", "rediss"):
+            out.append("RATE_LIMIT_STORAGE_URL must be memory:// or redis://host:port/db")
+        out += _rate_limit_problems(self.rate_limits)
+        if self.rasa_auth_token and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,256}", self.rasa_auth_token
+        ):
+            out.append("RASA_AUTH_TOKEN must be 16-256 characters of A-Z a-z 0-9 _ -")
+        public = urlsplit(self.public_base_url) if self.public_base_url else None
+        if public is not None and (public.scheme not in ("http", "https") or not public.netloc):
+            out.append(f"PUBLIC_BASE_URL must be the app's public https:// address, got "
+                       f"{self.public_base_url!r}")  # fmt: skip
+        if public is not None and public.scheme == "https" and not self.cookie_secure:
+            out.append("COOKIE_SECURE must be true when PUBLIC_BASE_URL is https://")
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            out.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
+        if self.sms_enabled:
+            if not self.public_base_url:
+                out.append(
+                    "SMS needs PUBLIC_BASE_URL: Twilio signs every webhook with the public "
+                    "address, so without it every SMS would be refused"
+                )
+            if not (self.twilio_from_number or self.twilio_messaging_service_sid):
+                out.append("SMS needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+            elif self.twilio_from_number and not re.fullmatch(
+                r"\+[1-9]\d{6,14}", self.twilio_from_number
+            ):
+                out.append("TWILIO_FROM_NUMBER must be an E.164 number (+ and digits)")
+        if self.telegram_enabled and not TELEGRAM_SECRET.match(self.telegram_webhook_secret):
+            out.append(
+                "TELEGRAM_WEBHOOK_SECRET must be 32-256 characters of A-Z a-z 0-9 _ - "
+                "(Telegram sends it with every update; generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return out
+
     @classmethod
     def from_env(cls) -> Settings:
-        data_dir = Path(_env("INTAKE_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
-        rasa_port = _int("RASA_PORT", 5005)
-        default_language = _env("DEFAULT_LANGUAGE", "en").lower()
-        if default_language not in ("en", "fr"):
-            raise ValueError(f"DEFAULT_LANGUAGE must be 'en' or 'fr', got {default_language!r}")
-        return cls(
+        """The settings from the environment, checked: raises ``SettingsError`` listing every
+        problem."""
+        env = _Reader()
+        data_dir = Path(env.str("INTAKE_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+        rasa_port = env.int("RASA_PORT", 5005)
+        app_host = env.str("APP_HOST", "127.0.0.1")
+        public_base_url = env.str("PUBLIC_BASE_URL", "").rstrip("/")
+        settings = cls(
             data_dir=data_dir,
-            database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'intake.db'}"),
-            rasa_url=_env("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
-            rasa_timeout_seconds=_float("RASA_TIMEOUT_SECONDS", 10.0),
+            database_url=env.str("DATABASE_URL", f"sqlite:///{data_dir / 'intake.db'}"),
+            rasa_url=env.str("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+            rasa_timeout_seconds=env.float("RASA_TIMEOUT_SECONDS", 10.0),
             rasa_port=rasa_port,
-            actions_port=_int("ACTIONS_PORT", 5055),
-            rasa_tracker_db_url=_env(
+            actions_port=env.int("ACTIONS_PORT", 5055),
+            rasa_tracker_db_url=env.str(
                 "RASA_TRACKER_DB_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
             ),
-            app_host=_env("APP_HOST", "127.0.0.1"),
-            app_port=_int("APP_PORT", 8000),
-            retry_interval_seconds=_float("RETRY_INTERVAL_SECONDS", 5.0),
-            default_language=default_language,
-            max_text_chars=_int("MAX_TEXT_CHARS", 2000),
-            log_level=_env("LOG_LEVEL", "INFO").upper(),
-            model_dir=Path(_env("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
-            rasa_venv_dir=Path(_env("RASA_VENV_DIR", str(PROJECT_ROOT / ".venv-rasa"))).resolve(),
-            rasa_lock_store_url=_env("RASA_LOCK_STORE_URL", ""),
-            screening_rules_path=Path(
-                _env("SCREENING_RULES_PATH", str(PROJECT_ROOT / "content" / "screening.yml"))
+            # Set it when Rasa runs as its own process; otherwise the one `intake run` wrote
+            # for the Rasa it started, else a new one (this process starts its own Rasa).
+            rasa_auth_token=env.str("RASA_AUTH_TOKEN", "")
+            or read_rasa_token(data_dir)
+            or secrets.token_urlsafe(32),
+            app_host=app_host,
+            app_port=env.int("APP_PORT", 8000),
+            retry_interval_seconds=env.float("RETRY_INTERVAL_SECONDS", 5.0),
+            default_language=env.str("DEFAULT_LANGUAGE", "en").lower(),
+            max_text_chars=env.int("MAX_TEXT_CHARS", 2000),
+            log_level=env.str("LOG_LEVEL", "INFO").upper(),
+            model_dir=Path(env.str("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
+            rasa_venv_dir=Path(
+                env.str("RASA_VENV_DIR", str(PROJECT_ROOT / ".venv-rasa"))
             ).resolve(),
-            public_base_url=_env("PUBLIC_BASE_URL", "").rstrip("/"),
-            twilio_account_sid=_env("TWILIO_ACCOUNT_SID", ""),
-            twilio_auth_token=_env("TWILIO_AUTH_TOKEN", ""),
-            twilio_from_number=_env("TWILIO_FROM_NUMBER", ""),
-            twilio_messaging_service_sid=_env("TWILIO_MESSAGING_SERVICE_SID", ""),
-            twilio_api_base_url=_env("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/"),
-            sms_max_segments=_int("SMS_MAX_SEGMENTS", 3),
-            telegram_bot_token=_env("TELEGRAM_BOT_TOKEN", ""),
-            telegram_webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET", ""),
-            telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
-            channel_send_timeout_seconds=_float("CHANNEL_SEND_TIMEOUT_SECONDS", 10.0),
-            outbox_max_attempts=_int("OUTBOX_MAX_ATTEMPTS", 8),
-            outbox_retry_base_seconds=_float("OUTBOX_RETRY_BASE_SECONDS", 2.0),
-            outbox_poll_seconds=_float("OUTBOX_POLL_SECONDS", 1.0),
-            cookie_secure=_bool("COOKIE_SECURE", False),
-            session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
-            session_max_hours=_int("SESSION_MAX_HOURS", 12),
-            max_failed_logins=_int("MAX_FAILED_LOGINS", 5),
-            lockout_minutes=_int("LOCKOUT_MINUTES", 15),
-            display_timezone=_env("DISPLAY_TIMEZONE", "America/Toronto"),
+            rasa_lock_store_url=env.str("RASA_LOCK_STORE_URL", ""),
+            screening_rules_path=Path(
+                env.str("SCREENING_RULES_PATH", str(PROJECT_ROOT / "content" / "screening.yml"))
+            ).resolve(),
+            max_body_bytes=env.int("MAX_BODY_BYTES", 256 * 1024),
+            rate_limit_storage_url=env.str("RATE_LIMIT_STORAGE_URL", "memory://"),
+            rate_limit_web_post_address=env.str(
+                "RATE_LIMIT_WEB_POST_ADDRESS", cls.rate_limit_web_post_address
+            ),
+            rate_limit_web_post_conversation=env.str(
+                "RATE_LIMIT_WEB_POST_CONVERSATION", cls.rate_limit_web_post_conversation
+            ),
+            rate_limit_web_poll_address=env.str(
+                "RATE_LIMIT_WEB_POLL_ADDRESS", cls.rate_limit_web_poll_address
+            ),
+            rate_limit_web_poll_conversation=env.str(
+                "RATE_LIMIT_WEB_POLL_CONVERSATION", cls.rate_limit_web_poll_conversation
+            ),
+            rate_limit_web_contact_address=env.str(
+                "RATE_LIMIT_WEB_CONTACT_ADDRESS", cls.rate_limit_web_contact_address
+            ),
+            rate_limit_preview_address=env.str(
+                "RATE_LIMIT_PREVIEW_ADDRESS", cls.rate_limit_preview_address
+            ),
+            # The /chat channel preview: on for a local run (loopback, no public address).
+            preview_enabled=env.bool(
+                "PREVIEW_ENABLED", _is_loopback(app_host) and not public_base_url
+            ),
+            public_base_url=public_base_url,
+            twilio_account_sid=env.str("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.str("TWILIO_AUTH_TOKEN", ""),
+            twilio_from_number=env.str("TWILIO_FROM_NUMBER", ""),
+            twilio_messaging_service_sid=env.str("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_api_base_url=env.str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip(
+                "/"
+            ),
+            sms_max_segments=env.int("SMS_MAX_SEGMENTS", 3),
+            telegram_bot_token=env.str("TELEGRAM_BOT_TOKEN", ""),
+            telegram_webhook_secret=env.str("TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_api_base_url=env.str("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
+            channel_send_timeout_seconds=env.float("CHANNEL_SEND_TIMEOUT_SECONDS", 10.0),
+            outbox_max_attempts=env.int("OUTBOX_MAX_ATTEMPTS", 8),
+            outbox_retry_base_seconds=env.float("OUTBOX_RETRY_BASE_SECONDS", 2.0),
+            outbox_poll_seconds=env.float("OUTBOX_POLL_SECONDS", 1.0),
+            cookie_secure=env.bool("COOKIE_SECURE", False),
+            session_idle_minutes=env.int("SESSION_IDLE_MINUTES", 30),
+            session_max_hours=env.int("SESSION_MAX_HOURS", 12),
+            max_failed_logins=env.int("MAX_FAILED_LOGINS", 5),
+            lockout_minutes=env.int("LOCKOUT_MINUTES", 15),
+            display_timezone=env.str("DISPLAY_TIMEZONE", "America/Toronto"),
         )
+        problems = env.problems + settings.problems()
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+
+def _rate_limit_problems(rules: dict[str, str]) -> list[str]:
+    from limits import parse_many  # the library owns the syntax ("30/minute;300/hour")
+
+    out = []
+    for rule, value in rules.items():
+        try:
+            parse_many(value)
+        except ValueError:
+            out.append(
+                f"RATE_LIMIT_{rule.upper()} must look like 30/minute or 30/minute;300/hour, "
+                f"got {value!r}"
+            )
+    return out

@@ -112,18 +112,37 @@ def echo_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"recipient_id": body["sender"], "text": f"{language}: {body['message']}"}]
 
 
-def make_settings(tmp_path: Path, database_url: str, rasa_url: str, **overrides: Any) -> Settings:
-    base = Settings.from_env()
-    return replace(
-        base,
-        data_dir=tmp_path,
-        database_url=database_url,
-        rasa_url=rasa_url,
-        rasa_timeout_seconds=5.0,
-        retry_interval_seconds=0.2,
-        log_level="INFO",
-        **overrides,
+# Tests talk from one address, many messages a minute: the rate limits are out of their way
+# unless a test sets its own (tests/db/test_rate_limits.py).
+NO_RATE_LIMITS = {
+    f"rate_limit_{rule}": "100000/minute"
+    for rule in (
+        "web_post_address",
+        "web_post_conversation",
+        "web_poll_address",
+        "web_poll_conversation",
+        "web_contact_address",
+        "preview_address",
     )
+}
+
+
+def make_settings(tmp_path: Path, database_url: str, rasa_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": database_url,
+        # Rasa's tracker store beside the test's database (erasure deletes from it), never the
+        # working tree's var/, which a fresh clone does not have.
+        "rasa_tracker_db_url": f"sqlite:///{tmp_path / 'rasa-tracker.db'}",
+        "rasa_url": rasa_url,
+        "rasa_timeout_seconds": 5.0,
+        "retry_interval_seconds": 0.2,
+        "log_level": "INFO",
+        "preview_enabled": True,
+        **NO_RATE_LIMITS,
+        **overrides,
+    }
+    return replace(Settings.from_env(), **values)
 
 
 @contextlib.asynccontextmanager

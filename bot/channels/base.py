@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.exc import OperationalError, StatementError
+
 from bot.conversation import ConversationService, InboundMessage
 from bot.engine import Reply
 from bot.language import Language
@@ -72,8 +74,20 @@ class Pipeline:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def accept(self, msg: InboundMessage) -> bool:
-        """Returns True when the message is new (False: a duplicate delivery, dropped)."""
-        accepted = await self.conversations.accept(msg)
+        """Returns True when the message is new (False: a duplicate delivery, dropped, or one
+        the database refused: acknowledged all the same, so that the provider does not
+        redeliver a poison message for ever; the log line says why, without its content)."""
+        try:
+            accepted = await self.conversations.accept(msg)
+        except OperationalError:
+            raise  # the database is down or busy: 503, the provider retries later (bot/app.py)
+        except (StatementError, UnicodeError) as exc:
+            log.error(
+                "inbound not storable, acknowledged and dropped channel=%s error=%s",
+                msg.channel,
+                type(exc).__name__,
+            )
+            return False
         if accepted.duplicate:
             return False
         task = asyncio.create_task(self._answer(accepted.conversation_id, msg.language_hint))
@@ -93,6 +107,16 @@ class Pipeline:
         """Wait for answers in progress (shut-down, tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+# What a database cannot store in text: NUL (PostgreSQL refuses it) and lone surrogates (not
+# encodable as UTF-8; JSON's "\\ud800" decodes to one).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with every character a database cannot store replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+|\n+")
@@ -131,11 +155,33 @@ def _chunks(text: str, fits: Callable[[str], bool]) -> list[str]:
             out.append(sentence)
             continue
         for word in sentence.split():
-            while not fits(word) and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and not fits(word[:cut]):
-                    cut -= 1
+            while word:  # the longest fitting prefix each time; never the whole rest
+                cut = _longest_fitting_prefix(word, fits)
                 out.append(word[:cut])
                 word = word[cut:]
-            out.append(word)
     return out
+
+
+def _longest_fitting_prefix(word: str, fits: Callable[[str], bool]) -> int:
+    """The length of the longest prefix of ``word`` that fits (at least 1: a character that fits
+    nowhere is cut alone), assuming that a prefix of a fitting text fits too.
+
+    Galloping (1, 2, 4... characters) then bisecting: O(L log L) work for a piece of length L,
+    never a call on the whole rest of the word, so one long unbroken word (a pasted link, a
+    script's garbage) costs time linear in its length, not quadratic (docs/security.md)."""
+    good, probe = 0, 1
+    while probe <= len(word) and fits(word[:probe]):
+        good, probe = probe, probe * 2
+    if probe <= len(word):
+        bad = probe  # the first prefix found too long
+    elif good == len(word) or fits(word):
+        return len(word)
+    else:
+        bad = len(word)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if fits(word[:middle]):
+            good = middle
+        else:
+            bad = middle
+    return max(good, 1)

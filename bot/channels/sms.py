@@ -27,9 +27,10 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import sms as sms_cost
-from bot.channels.base import Part, Pipeline, SendError, split_text
+from bot.channels.base import Part, Pipeline, SendError, split_text, storable
 from bot.conversation import InboundMessage
 from bot.engine import Reply
+from bot.http_guard import json_error
 from bot.i18n import t
 from bot.language import Language
 from bot.settings import Settings
@@ -84,11 +85,13 @@ def signed_url(public_base_url: str, request: Request) -> str:
 
 def parse(form: Any, max_chars: int) -> InboundMessage | None:
     """Twilio's form fields -> the app's message (None: not a usable incoming message)."""
-    sid = str(form.get("MessageSid") or form.get("SmsSid") or "").strip()
-    sender = str(form.get("From") or "").strip()
+    # NUL and lone surrogates (which the database cannot store) become U+FFFD: the message is
+    # stored and answered instead of failing for ever at every Twilio retry.
+    sid = storable(str(form.get("MessageSid") or form.get("SmsSid") or "").strip())
+    sender = storable(str(form.get("From") or "").strip())
     if not sid or not sender or len(sid) > 64 or len(sender) > 64:
         return None
-    body = str(form.get("Body") or "")
+    body = storable(str(form.get("Body") or ""))
     try:
         media = int(str(form.get("NumMedia") or "0")) > 0
     except ValueError:
@@ -181,7 +184,9 @@ async def _verified_form(request: Request) -> Any | Response:
         )
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        return Response(status_code=413)
+        return json_error(
+            413, "body_too_large", f"The request body is over {MAX_BODY_BYTES} bytes."
+        )
     try:  # Twilio posts application/x-www-form-urlencoded; parsed here, no extra dependency
         form = ImmutableMultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:

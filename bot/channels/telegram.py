@@ -31,9 +31,10 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.channels.base import Part, Pipeline, SendError, split_text
+from bot.channels.base import Part, Pipeline, SendError, split_text, storable
 from bot.conversation import InboundMessage
 from bot.engine import Reply
+from bot.http_guard import json_error
 from bot.language import Language
 from bot.settings import Settings
 from bot.store.channels import OptOutSource
@@ -45,6 +46,8 @@ WEBHOOK_PATH = "/channels/telegram/webhook"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MAX_BODY_BYTES = 256 * 1024
 RATE_LIMIT_RETRIES = 3
+MAX_ID = 2**63 - 1  # a BIGINT; every Telegram id fits (chat ids need 52 bits)
+MAX_UPDATE_NODES = 10_000  # JSON values in one update: a real one has a few dozen
 
 router = APIRouter(prefix="/channels/telegram", tags=["telegram"])
 
@@ -106,10 +109,30 @@ def _command(text: str) -> str:
     return text
 
 
+def _bounded_ids(data: Any) -> bool:
+    """Every integer in the update fits in a signed 64-bit column (Telegram's ids do: chat ids
+    need 52 bits). A 200-digit ``update_id`` or ``chat.id`` comes from no real Telegram."""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > MAX_UPDATE_NODES:
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_ID:
+            return False
+    return True
+
+
 def parse(data: Any, bot: Bot, max_chars: int) -> Parsed:
     """A webhook body -> the app's message, or the reason it is ignored. Never raises."""
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return Parsed(None, ignored="malformed")
+    if not _bounded_ids(data):
+        return Parsed(None, ignored="id_out_of_range")
     try:
         update = Update.de_json(data, bot)
     except Exception:  # a body PTB cannot read: acknowledge and ignore
@@ -128,7 +151,8 @@ def _private(chat: Any) -> bool:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A non-empty string, with what a database cannot store (NUL, lone surrogates) replaced."""
+    return storable(value) if isinstance(value, str) and value else None
 
 
 def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parsed:
@@ -140,7 +164,7 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
         if not _private(chat) or not _text(query.data):
             return Parsed(None, query_id, ignored="callback_outside_private_chat")
         hint = _text(query.from_user.language_code) if query.from_user else None
-        text = str(query.data)[:max_chars]
+        text = str(_text(query.data))[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(chat.id), message_id, text, hint), query_id)
     member = update.my_chat_member
     if member is not None:
@@ -154,8 +178,8 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
     if not _private(m.chat):
         return Parsed(None, ignored="group_or_channel_chat")
     hint = _text(m.from_user.language_code) if m.from_user else None
-    if _text(m.text):
-        text = _command(m.text)[:max_chars]
+    if text := _text(m.text):
+        text = _command(text)[:max_chars]
         return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, text, hint))
     if m.effective_attachment is not None:
         caption = (_text(m.caption) or "")[:max_chars]
@@ -237,10 +261,12 @@ async def webhook(request: Request) -> Response:
         return Response(status_code=403)
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        return Response(status_code=413)
+        return json_error(
+            413, "body_too_large", f"The request body is over {MAX_BODY_BYTES} bytes."
+        )
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[...", deep
         log.info("telegram update ignored reason=invalid_json")
         return Response(status_code=200)  # a 4xx would only make Telegram resend it
     await handle(data, channels.telegram.bot, channels.pipeline, settings.max_text_chars)

@@ -213,10 +213,20 @@ SAFETY_FLAGS: dict[str, FlagInfo] = {
         "fr": "Date de renvoi ou de départ proche"}, urgent=True),
 }  # fmt: skip
 
+# A flag the app itself sets (bot/referrals.py, docs/security.md): a contact request from the
+# web chat by someone without an intake, which anyone on the internet can script. Never urgent.
+UNVERIFIED_WEB = "unverified_web"
+APP_FLAGS: dict[str, FlagInfo] = {
+    UNVERIFIED_WEB: FlagInfo(UNVERIFIED_WEB, {
+        "en": "Unverified: asked for a person on the web chat, no intake form",
+        "fr": "Non vérifié : demande à parler à quelqu'un sur le clavardage Web, sans "
+              "formulaire d'accueil"}),
+}  # fmt: skip
+
 
 def flags(rules: RuleSet | None) -> dict[str, FlagInfo]:
-    """Every flag with its labels: the rules file's, then the built-in safety flags."""
-    found: dict[str, FlagInfo] = dict(SAFETY_FLAGS)
+    """Every flag with its labels: the rules file's, then the built-in safety and app flags."""
+    found: dict[str, FlagInfo] = {**SAFETY_FLAGS, **APP_FLAGS}
     for flag in rules.flags if rules is not None else ():
         safety = SAFETY_FLAGS.get(flag.id)
         urgent = bool(getattr(flag, "urgent", False)) or (safety is not None and safety.urgent)

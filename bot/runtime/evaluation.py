@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from bot.engine import api_params
 from bot.settings import PROJECT_ROOT
 
 EVAL_DIR = PROJECT_ROOT / "nlu" / "eval"
@@ -74,11 +75,16 @@ def load_set(name: str, directory: Path = EVAL_DIR) -> list[Example]:
     return examples
 
 
-def evaluate(rasa_url: str, examples: list[Example]) -> dict[str, LanguageResult]:
+def evaluate(
+    rasa_url: str, examples: list[Example], auth_token: str = ""
+) -> dict[str, LanguageResult]:
+    """Each example through ``POST /model/parse`` (Rasa's API: ``auth_token`` is its token)."""
     results: dict[str, LanguageResult] = {}
     with httpx.Client(base_url=rasa_url, timeout=30.0) as client:
         for ex in examples:
-            response = client.post("/model/parse", json={"text": ex.text})
+            response = client.post(
+                "/model/parse", params=api_params(auth_token), json={"text": ex.text}
+            )
             response.raise_for_status()
             body = response.json()
             intent = body.get("intent") or {}

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from bot import crisis, safety
 from bot.app import domain_intents
 from bot.conversation import ConversationService, InboundMessage
-from bot.engine import RasaEngine
+from bot.engine import RasaEngine, api_params
 from bot.intake import screening
 from bot.runtime.evaluation import EVAL_DIR, load_set
 from bot.settings import Settings
@@ -123,7 +123,9 @@ class Harness:
         self.settings = settings
         self.db = create_engine(settings.database_url)
         self.sessions = session_factory(self.db)
-        self.engine = RasaEngine(settings.rasa_url, settings.rasa_timeout_seconds)
+        self.engine = RasaEngine(
+            settings.rasa_url, settings.rasa_timeout_seconds, auth_token=settings.rasa_auth_token
+        )
         self.service = service or ConversationService(
             self.sessions,
             self.engine,
@@ -189,7 +191,9 @@ class Harness:
             return {r for r in rows if r}
 
     async def parse(self, text: str) -> str:
-        response = await self.rasa.post("/model/parse", json={"text": text})
+        response = await self.rasa.post(
+            "/model/parse", params=api_params(self.settings.rasa_auth_token), json={"text": text}
+        )
         response.raise_for_status()
         return str((response.json().get("intent") or {}).get("name") or "")
 

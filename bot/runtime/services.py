@@ -18,8 +18,9 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot.engine import api_params
 from bot.runtime import rasa_env
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings
 from bot.store.db import ensure_sqlite_dir
 
 
@@ -66,6 +67,17 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
     endpoints.write_text(yaml.safe_dump(endpoints_config, sort_keys=False))
     credentials.write_text(yaml.safe_dump({"rest": None}))
     return endpoints, credentials
+
+
+RASA_TOKEN_ENV = "INTAKE_RASA_AUTH_TOKEN"  # noqa: S105 - the name of a variable
+# `rasa run ... --auth-token <token>` with the token taken from the environment. Rasa's HTTP API
+# (trackers, /status, loading a model) then refuses any call without ?token=; the REST channel
+# the app sends messages to stays open (bot/engine.py).
+_RASA_WITH_TOKEN = (
+    "import os, sys; from rasa.__main__ import main; "
+    f"sys.argv = ['rasa', *sys.argv[1:], '--auth-token', os.environ.pop({RASA_TOKEN_ENV!r})]; "
+    "sys.exit(main())"
+)
 
 
 @dataclass
@@ -121,10 +133,17 @@ class Services:
 
     def start_rasa(self) -> None:
         endpoints, credentials = write_rasa_config(self.settings)
+        env = rasa_env.rasa_environ()
+        # The token reaches Rasa through the environment (readable by this user only), not the
+        # command line, which every local user can read in the process list.
+        env[RASA_TOKEN_ENV] = self.settings.rasa_auth_token
+        self._write_token_file()
         self._spawn(
             "rasa",
             [
-                str(rasa_env.rasa_executable()),
+                str(rasa_env.venv_dir() / "bin" / "python"),
+                "-c",
+                _RASA_WITH_TOKEN,
                 "run",
                 "--model",
                 str(self.model),
@@ -138,12 +157,22 @@ class Services:
                 "--credentials",
                 str(credentials),
             ],
-            rasa_env.rasa_environ(),
+            env,
         )
 
     def start(self) -> None:
         self.start_actions()
         self.start_rasa()
+
+    def _write_token_file(self) -> None:
+        """`intake shell` and `intake telegram-poll` read it to talk to this Rasa (settings.py);
+        readable by this user only."""
+        token_file = self.settings.data_dir / RASA_TOKEN_FILE
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.unlink(missing_ok=True)
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(self.settings.rasa_auth_token)
 
     def wait_ready(self, timeout: float = 240.0) -> None:
         """Block until both answer (Rasa with its model loaded), or raise with the log tail."""
@@ -154,8 +183,9 @@ class Services:
                 process = self.processes.get(name)
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(f"{name} exited early:\n{self.log_tail(name)}")
+                params = api_params(self.settings.rasa_auth_token) if name == "rasa" else {}
                 try:
-                    response = httpx.get(url, timeout=2.0)
+                    response = httpx.get(url, params=params, timeout=2.0)
                 except httpx.HTTPError:
                     continue
                 if response.status_code == 200 and (
@@ -174,6 +204,8 @@ class Services:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, name: str | None = None, timeout: float = 20.0) -> None:
+        if name is None or name == "rasa":
+            (self.settings.data_dir / RASA_TOKEN_FILE).unlink(missing_ok=True)
         for key in [name] if name else list(self.processes):
             process = self.processes.pop(key, None)
             if process is None or process.poll() is not None:

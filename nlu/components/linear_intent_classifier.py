@@ -40,7 +40,10 @@ logger = logging.getLogger(__name__)
 _NOT_WORD = re.compile(r"[^\w\s']+")
 _WORD = r"(?u)\b\w+\b"  # unlike scikit-learn's default, keeps one-letter SMS words: "u", "g"
 _MODEL_FILE = "linear_intent_classifier.skops"
-_TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.")
+# The one type the classifier stores that skops does not trust on its own (scikit-learn's
+# estimators, numpy arrays and Python builtins it does): the TF-IDF idf matrix. Anything else in
+# the file, even another scipy or numpy type, is refused: a model file must not carry code.
+_STORED_TYPES = frozenset({"scipy.sparse._csr.csr_matrix"})
 
 
 def normalise(text: str) -> str:
@@ -165,9 +168,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / _MODEL_FILE
-                # Only scikit-learn, numpy and scipy types: a model file must not carry code.
                 untrusted = sio.get_untrusted_types(file=path)
-                unexpected = [t for t in untrusted if not t.startswith(_TRUSTED_MODULES)]
+                unexpected = [t for t in untrusted if t not in _STORED_TYPES]
                 if unexpected:
                     raise TypeError(f"unexpected types in {path.name}: {unexpected}")
                 model = sio.load(path, trusted=untrusted)

@@ -17,7 +17,7 @@ from bot.store.models import Direction, Message
 from tests.fakes import TELEGRAM_TOKEN, FakeTelegram, tg_callback, tg_message
 from tests.helpers import FakeRasa, make_settings, rows, running_app, settle, wait_for
 
-SECRET = "s3cret-Token_for-tests"
+SECRET = "s3cret-Token_for-tests-0123456789abcdef"  # 32-256 of [A-Za-z0-9_-]
 
 
 def answer(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The custom intent classifier (nlu/components/) on its own, inside Rasa's own environment:
 train, persist, load and classify through Rasa's model storage; an untrained model sends every
-message to the fallback; a model file carrying anything but scikit-learn, numpy or scipy types
-is refused."""
+message to the fallback; a model file carrying any type the classifier does not store itself
+(a foreign class, or even another scipy type) is refused."""
 
 from __future__ import annotations
 
@@ -64,6 +64,16 @@ SCRIPT = textwrap.dedent(
         out["tampered"] = "loaded"
     except TypeError as exc:
         out["tampered"] = str(exc)
+
+    # Nor one with a scipy type the classifier never stores (a prefix is not enough).
+    import scipy.sparse
+    with storage.write_to(Resource("other_scipy")) as directory:
+        sio.dump((scipy.sparse.csc_matrix((2, 2)), 1), directory / "linear_intent_classifier.skops")
+    try:
+        C.load(config, storage, Resource("other_scipy"), context)
+        out["other_scipy"] = "loaded"
+    except TypeError as exc:
+        out["other_scipy"] = str(exc)
     print("RESULT " + json.dumps(out))
     """
 )
@@ -104,3 +114,4 @@ def test_classifier_trains_persists_loads_and_refuses_foreign_types(tmp_path: Pa
     assert out["untrained"] == {"name": None, "confidence": 0.0}
     assert out["tampered"].startswith("unexpected types in linear_intent_classifier.skops")
     assert "Payload" in out["tampered"]
+    assert "csc_matrix" in out["other_scipy"], out["other_scipy"]

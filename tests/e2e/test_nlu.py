@@ -44,7 +44,9 @@ async def test_accuracy_per_language(
     set_name: str, stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     examples = evaluation.load_set(set_name)
-    results = await asyncio.to_thread(evaluation.evaluate, stack.settings.rasa_url, examples)
+    results = await asyncio.to_thread(
+        evaluation.evaluate, stack.settings.rasa_url, examples, stack.settings.rasa_auth_token
+    )
     with capsys.disabled():
         print("\n" + evaluation.summary(results, set_name))
         for language, result in sorted(results.items()):

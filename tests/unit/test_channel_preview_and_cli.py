@@ -66,17 +66,21 @@ async def test_preview_renders_with_the_channels_own_renderers(tmp_path: Path) -
         assert off.status_code == 404
 
 
+SECRET = "abc_DEF-123" * 3  # 33 characters of Telegram's alphabet
+
+
 def test_telegram_webhook_command_registers_url_secret_and_updates(
     fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_telegram.base_url)
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "abc_DEF-123")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://intake.example.org/")
+    monkeypatch.setenv("COOKIE_SECURE", "true")
     assert cli.main(["telegram-webhook"]) == 0
     [params] = [p for method, p in fake_telegram.calls if method == "setWebhook"]
     assert params["url"] == "https://intake.example.org/channels/telegram/webhook"
-    assert params["secret_token"] == "abc_DEF-123"
+    assert params["secret_token"] == SECRET
     assert params["allowed_updates"] == tg.ALLOWED_UPDATES
     assert "webhook registered" in capsys.readouterr().out
 
@@ -95,7 +99,8 @@ def test_telegram_webhook_command_explains_bad_settings(
     base = {
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
         "PUBLIC_BASE_URL": "https://intake.example.org",
-        "TELEGRAM_WEBHOOK_SECRET": "ok",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "COOKIE_SECURE": "true",
     }
     for key, value in {**base, **env}.items():
         monkeypatch.setenv(key, value)
