@@ -54,6 +54,7 @@ FORM = "intake_form"
 INTERRUPTION_CONFIDENCE = 0.8
 # The classifier's urgent_help takes less: a crisis missed costs far more than a false alarm.
 CRISIS_CONFIDENCE = 0.5
+ANSWER_CRISIS_CONFIDENCE = 0.9
 UNPARSED_INTERRUPTION_CONFIDENCE = 0.6
 # Intents that are answers or small talk, never a question to answer mid-form.
 NOT_INTERRUPTIONS = frozenset(
@@ -438,9 +439,12 @@ class ValidateIntakeForm(FormValidationAction):
         intent, confidence = _intent(tracker)
 
         found = safety.crisis_in(message)
-        if found is not None or (
-            intent == knowledge.URGENT_TOPIC and confidence >= CRISIS_CONFIDENCE
-        ):
+        # The classifier alone: at CRISIS_CONFIDENCE for a message that is not an answer to the
+        # question; a valid answer ("ici, le soir" to the contact question) needs far more.
+        needed = (
+            CRISIS_CONFIDENCE if field.parse(message, ctx) is None else ANSWER_CRISIS_CONFIDENCE
+        )
+        if found is not None or (intent == knowledge.URGENT_TOPIC and confidence >= needed):
             # A crisis beats the form: emergency guidance, an urgent referral, no more questions
             # (the answers so far stay saved). The app's patterns usually answered it already.
             await answer_crisis(dispatcher, tracker, found)

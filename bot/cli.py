@@ -192,6 +192,7 @@ def _evaluate_safety(args: argparse.Namespace) -> int:
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             actions_port=_free_port(),
             rasa_timeout_seconds=30.0,
+            rasa_auth_token=run_rasa_token(),
         )
         migrate.upgrade(settings.database_url)
         directory = (

@@ -153,7 +153,10 @@ class Harness:
         return any(r.startswith(self.guidance) for r in replies)
 
     async def form_active(self, conversation_id: str) -> bool:
-        response = await self.rasa.get(f"/conversations/{conversation_id}/tracker")
+        response = await self.rasa.get(
+            f"/conversations/{conversation_id}/tracker",
+            params=api_params(self.settings.rasa_auth_token),
+        )
         response.raise_for_status()
         return bool((response.json().get("active_loop") or {}).get("name"))
 
