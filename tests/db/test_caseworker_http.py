@@ -358,6 +358,45 @@ async def test_every_access_and_change_is_audited(
     assert "Enrolled" not in numbers.text  # it was reopened: no outcome any more
 
 
+async def test_reading_the_conversation_through_the_live_poll_is_audited(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    user_id = await add_user(database_url, "ivo")
+    await person_says(app, "web-user-5150", "I want to talk to someone")
+    referral_id = make_referral(database_url, "web-user-5150")
+    assert (await login(app, "ivo")).status_code == 303
+    poll = f"/caseworker/referrals/{referral_id}/messages"
+
+    # after=0 returns the whole conversation without a page view: it is a read, and recorded.
+    whole = (await app.get(f"{poll}?after=0")).json()
+    assert "I want to talk to someone" in html.unescape(whole["html"])
+    stored = db_rows(database_url, select(Message).order_by(Message.id))
+    [entry] = db_rows(database_url, select(AuditEntry).where(AuditEntry.referral_id == referral_id))
+    assert (entry.action, entry.referral_id) == ("read_messages", referral_id)
+    assert entry.detail == {
+        "after": 0,
+        "count": len(stored),
+        "first_id": stored[0].id,
+        "last_id": stored[-1].id,
+    }
+    # Polls that find nothing new read nothing and add nothing (an open tab does not flood).
+    for _ in range(3):
+        idle = (await app.get(f"{poll}?after={whole['last_id']}")).json()
+        assert idle["last_id"] == whole["last_id"]
+    assert audit_actions(database_url, referral_id=referral_id) == ["read_messages"]
+    # A new message from the person: the poll that shows it records one more read.
+    await person_says(app, "web-user-5150", "are you there?")
+    fresh = (await app.get(f"{poll}?after={whole['last_id']}")).json()
+    assert "are you there?" in html.unescape(fresh["html"])
+    assert audit_actions(database_url, user_id=user_id, referral_id=referral_id) == [
+        "read_messages",
+        "read_messages",
+    ]
+    last = db_rows(database_url, select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))[0]
+    assert last.detail["after"] == whole["last_id"] and last.detail["last_id"] == fresh["last_id"]
+    assert "are you there" not in str(last.detail)
+
+
 async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     app: httpx.AsyncClient, database_url: str, fake_rasa: FakeRasa
 ) -> None:
@@ -663,6 +702,75 @@ async def test_api_needs_a_scoped_token_pages_and_audits(
     assert "/api/v1/referrals" in schema["paths"]
     assert "/api/v1/referrals/{referral_id}" in schema["paths"]
     assert not any(path.startswith("/caseworker") for path in schema["paths"])
+
+
+async def test_api_masks_contact_details_unless_the_token_may_read_them(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await person_says(app, "web-user-7788", "hello")
+    intake = {
+        "first_name": "Amina",
+        "phone": "+14165550123",
+        "phone_as_written": "416 555 0123 ext 9",
+        "citizenship": "KE",
+    }
+    referral_id = make_referral(database_url, "web-user-7788", intake=intake)
+    engine = create_async_engine(database_url)
+    async with session_factory(engine)() as s:
+        reader, reader_token = await security.create_token(s, "crm", ["referrals:read"])
+        full, full_token = await security.create_token(
+            s, "crm-full", ["referrals:read", "referrals:read_contact"]
+        )
+        _, contact_only = await security.create_token(s, "odd", ["referrals:read_contact"])
+        await s.commit()
+    await engine.dispose()
+
+    masked = await app.get(
+        f"/api/v1/referrals/{referral_id}", headers={"Authorization": f"Bearer {reader_token}"}
+    )
+    body = masked.json()
+    assert "+14165550123" not in masked.text and "web-user-7788" not in masked.text
+    assert "555 0123" not in masked.text
+    assert body["intake"]["phone"] == "••••••••0123"
+    assert body["intake"]["phone_as_written"] == service.mask(intake["phone_as_written"])
+    assert body["contact_address"] is None
+    assert body["contact_address_masked"] == "•••••••••7788"
+    assert body["intake"]["first_name"] == "Amina"  # answers are not contact details
+
+    auth = {"Authorization": f"Bearer {full_token}"}
+    one = (await app.get(f"/api/v1/referrals/{referral_id}", headers=auth)).json()
+    assert one["contact_address"] == "web-user-7788"
+    assert one["intake"]["phone"] == "+14165550123"
+    assert one["intake"]["phone_as_written"] == "416 555 0123 ext 9"
+    listed = (await app.get("/api/v1/referrals", headers=auth)).json()
+    assert listed["items"][0]["intake"]["phone"] == "+14165550123"
+
+    # Each reveal is audited, per referral; the masked reads reveal nothing.
+    def token_actions(token_id: str) -> list[tuple[str, str | None]]:
+        query = select(AuditEntry).where(AuditEntry.token_id == token_id).order_by(AuditEntry.id)
+        return [(e.action, e.referral_id) for e in db_rows(database_url, query)]
+
+    assert token_actions(reader.id) == [("api_get", referral_id)]
+    assert token_actions(full.id) == [
+        ("api_get", referral_id),
+        ("api_reveal_contact", referral_id),
+        ("api_reveal_contact", referral_id),
+        ("api_list", None),
+    ]
+    # read_contact alone opens nothing: every call needs referrals:read.
+    denied = await app.get("/api/v1/referrals", headers={"Authorization": f"Bearer {contact_only}"})
+    assert denied.status_code == 403
+
+    schema = (await app.get("/openapi.json")).json()
+    scheme = schema["components"]["securitySchemes"]["HTTPBearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "referrals:read_contact" in scheme["description"]
+    for path in ("/api/v1/referrals", "/api/v1/referrals/{referral_id}"):
+        operation = schema["paths"][path]["get"]
+        assert operation["security"] == [{"HTTPBearer": ["referrals:read"]}]
+        assert "referrals:read_contact" in operation["description"]
+    address = schema["components"]["schemas"]["ReferralOut"]["properties"]["contact_address"]
+    assert "referrals:read_contact" in address["description"]
 
 
 async def test_no_reply_reaches_a_person_who_said_stop(

@@ -57,12 +57,29 @@ async def reveal(referral_id: str, ctx: Signed) -> Response:
 
 @router.get("/referrals/{referral_id}/messages")
 async def referral_messages(referral_id: str, ctx: Signed, after: int = 0) -> JSONResponse:
-    """New messages of the conversation for the page's poll (the page view was audited)."""
+    """New messages of the conversation for the page's poll.
+
+    Every call that returns messages is audited (``read_messages``, with the ids it returned):
+    ``after=0`` reads the whole conversation and must leave a trace like a page view. A poll
+    that finds nothing new reads nothing and records nothing, so an open tab does not flood the
+    log: it adds one entry per batch of new messages it shows."""
     try:
         referral = await service.load(ctx.s, referral_id)
     except service.ActionError as exc:
         raise Forbidden(ctx.lang, "not_found", 404) from exc
     rows = await service.messages_after(ctx.s, referral, after)
+    if rows:
+        audit.record(
+            ctx.s,
+            ctx.user,
+            "read_messages",
+            referral.id,
+            after=after,
+            count=len(rows),
+            first_id=rows[0].id,
+            last_id=rows[-1].id,
+        )
+        await ctx.s.commit()
     html = templates.get_template("_messages.html").render(
         messages=rows, t=lambda k: i18n.ui(k, ctx.lang), lang=ctx.lang
     )
