@@ -395,6 +395,9 @@ async def test_reading_the_conversation_through_the_live_poll_is_audited(
     last = db_rows(database_url, select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))[0]
     assert last.detail["after"] == whole["last_id"] and last.detail["last_id"] == fresh["last_id"]
     assert "are you there" not in str(last.detail)
+    # An id no message can have is refused, never a database error.
+    for bad in ("100000000000000000000", "-1"):
+        assert (await app.get(f"{poll}?after={bad}")).status_code == 422
 
 
 async def test_reply_reaches_the_person_and_the_assistant_goes_silent(

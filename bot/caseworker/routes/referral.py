@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from bot.caseworker import audit, i18n, service
@@ -15,6 +16,8 @@ from bot.intake import vocabulary
 from bot.store.models import Author
 
 router = APIRouter()
+
+MAX_MESSAGE_ID = 2**31 - 1  # messages.id is an INTEGER: a larger ?after= is a 422, not a 500
 
 
 # -- one referral --------------------------------------------------------------------------
@@ -56,7 +59,11 @@ async def reveal(referral_id: str, ctx: Signed) -> Response:
 
 
 @router.get("/referrals/{referral_id}/messages")
-async def referral_messages(referral_id: str, ctx: Signed, after: int = 0) -> JSONResponse:
+async def referral_messages(
+    referral_id: str,
+    ctx: Signed,
+    after: Annotated[int, Query(ge=0, le=MAX_MESSAGE_ID)] = 0,
+) -> JSONResponse:
     """New messages of the conversation for the page's poll.
 
     Every call that returns messages is audited (``read_messages``, with the ids it returned):
