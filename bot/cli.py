@@ -430,7 +430,11 @@ def _add_account_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
     tcreate = token.add_parser("create", help="create a token (printed once)")
     tcreate.add_argument("name", help="who uses it, e.g. the case-management system")
     tcreate.add_argument(
-        "--scope", action="append", help="scope (repeatable); default referrals:read"
+        "--scope",
+        action="append",
+        help="scope (repeatable): referrals:read (the default; contact details masked), "
+        "referrals:read_contact (with referrals:read: contact details unmasked, each reveal "
+        "audited)",
     )
     tcreate.set_defaults(func=cmd_token_create)
     revoke = token.add_parser("revoke", help="revoke a token by its id")

@@ -131,6 +131,7 @@ class Settings:
     rate_limit_web_poll_conversation: str = "60/minute"
     rate_limit_web_contact_address: str = "5/hour;20/day"
     rate_limit_preview_address: str = "30/minute"
+    rate_limit_login_address: str = "20/minute;200/hour"  # caseworker logins, any account
     preview_enabled: bool = False
     # Channels (bot/channels/, docs/channels.md). A channel is on when its credentials are set.
     public_base_url: str = ""
@@ -174,6 +175,7 @@ class Settings:
             "web_poll_conversation": self.rate_limit_web_poll_conversation,
             "web_contact_address": self.rate_limit_web_contact_address,
             "preview_address": self.rate_limit_preview_address,
+            "login_address": self.rate_limit_login_address,
         }
 
     def problems(self) -> list[str]:
@@ -319,6 +321,9 @@ class Settings:
             ),
             rate_limit_preview_address=env.str(
                 "RATE_LIMIT_PREVIEW_ADDRESS", cls.rate_limit_preview_address
+            ),
+            rate_limit_login_address=env.str(
+                "RATE_LIMIT_LOGIN_ADDRESS", cls.rate_limit_login_address
             ),
             # The /chat channel preview: on for a local run (loopback, no public address).
             preview_enabled=env.bool(

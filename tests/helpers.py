@@ -123,6 +123,7 @@ NO_RATE_LIMITS = {
         "web_poll_conversation",
         "web_contact_address",
         "preview_address",
+        "login_address",
     )
 }
 

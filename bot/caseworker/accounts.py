@@ -88,7 +88,7 @@ async def create_token(settings: Settings, name: str, scopes: list[str]) -> tupl
             try:
                 row, token = await security.create_token(s, name, scopes)
             except security.AccountError as exc:
-                known = ", ".join(sorted(security.API_SCOPES))
+                known = ", ".join(security.API_SCOPES)
                 raise ValueError(f"bad token name or scope (known scopes: {known})") from exc
             s.add(_cli_audit("create_token", subject=row.id, scopes=row.scopes))
             await s.commit()

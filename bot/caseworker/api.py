@@ -7,9 +7,12 @@
 Codes are the intake vocabulary's (``bot/intake/vocabulary.py``, docs/intake.md "Fields");
 ``lang=en|fr`` adds a ``labels`` block with the same words the caseworker pages show.
 
-Tokens are created with ``intake token create NAME`` and need the ``referrals:read`` scope.
-Every call, allowed or not, writes an audit entry (a refused one only when the token is known).
-Contact details are masked, as in the web app before a caseworker reveals them.
+Tokens are created with ``intake token create NAME --scope ...`` and need the ``referrals:read``
+scope. Every call, allowed or not, writes an audit entry (a refused one only when the token is
+known). Contact details (the contact address and the intake's contact fields, also as typed) are
+masked, as in the web app before a caseworker reveals them, unless the token also has
+``referrals:read_contact``; then each referral whose details a call returns gets its own
+``api_reveal_contact`` audit entry (who saw whose contact details, like the web app's reveal).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +34,6 @@ from bot.store.caseworkers import ApiToken
 from bot.store.models import Contact, Referral, ReferralStatus, utcnow
 
 PREFIX = "/api/v1"
-SCOPE = "referrals:read"
 
 # The screening outcomes, as the vocabulary spells them (documented in the OpenAPI schema).
 ScreeningOutcome = StrEnum(  # type: ignore[misc]
@@ -39,7 +41,12 @@ ScreeningOutcome = StrEnum(  # type: ignore[misc]
 )
 
 router = APIRouter(prefix=PREFIX, tags=["integration API"])
-bearer = HTTPBearer(auto_error=False, description="A token from `intake token create`.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `intake token create NAME --scope SCOPE`. Scopes: "
+    + "; ".join(f"`{name}`: {text}" for name, text in security.API_SCOPES.items())
+    + ". Each operation lists the scopes it requires.",
+)
 
 
 class ScreeningReason(BaseModel):
@@ -81,8 +88,12 @@ class ReferralOut(BaseModel):
     language: str | None
     channel: str
     contact_address_masked: str
+    contact_address: str | None = Field(
+        None, description="the contact address; only for a token with referrals:read_contact"
+    )
     intake: dict[str, Any] = Field(
-        description="intake codes by field (docs/intake.md 'Fields'); contact details masked"
+        description="intake codes by field (docs/intake.md 'Fields'); contact details masked "
+        "unless the token has referrals:read_contact"
     )
     screening_outcome: str | None = Field(description="one of: " + ", ".join(vocabulary.OUTCOMES))
     screening_reasons: list[ScreeningReason]
@@ -114,22 +125,35 @@ async def _db(request: Request) -> AsyncIterator[AsyncSession]:
         yield s
 
 
+class Caller:
+    """The token of an allowed call, its database session, and whether it sees contact details."""
+
+    def __init__(self, token: ApiToken, s: AsyncSession) -> None:
+        self.token, self.s = token, s
+        self.sees_contact = security.READ_CONTACT in token.scopes
+
+
 async def _token(
     request: Request,
+    required: SecurityScopes,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     s: Annotated[AsyncSession, Depends(_db)],
-) -> tuple[ApiToken, AsyncSession]:
+) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     token = await security.find_token(s, credentials.credentials)
     if token is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     token.last_used_at = utcnow()
-    if SCOPE not in token.scopes:
-        audit.record(s, token, "api_denied", path=request.url.path, scope=SCOPE)
+    missing = [scope for scope in required.scopes if scope not in token.scopes]
+    if missing:
+        audit.record(s, token, "api_denied", path=request.url.path, scope=missing[0])
         await s.commit()
-        raise HTTPException(403, f"this token lacks the {SCOPE} scope")
-    return token, s
+        raise HTTPException(403, f"this token lacks the {missing[0]} scope")
+    return Caller(token, s)
+
+
+Reader = Annotated[Caller, Security(_token, scopes=[security.READ])]
 
 
 Lang = Annotated[
@@ -137,17 +161,22 @@ Lang = Annotated[
 ]
 
 
-def _masked_intake(intake: dict[str, Any] | None) -> dict[str, Any]:
+def _shown_intake(intake: dict[str, Any] | None, reveal: bool) -> dict[str, Any]:
     answers, contact = service.split_intake(intake or {})
-    return {**answers, **{k: service.mask(v) for k, v in contact.items() if v}}
+    shown = {k: v if reveal else service.mask(v) for k, v in contact.items() if v}
+    return {**answers, **shown}
 
 
 def _out(
+    caller: Caller,
     referral: Referral,
     address: str,
     lang: str | None = None,
     catalogue: dict[str, vocabulary.FlagInfo] | None = None,
 ) -> ReferralOut:
+    """The referral as the API shows it; a reveal of contact details is audited here."""
+    if caller.sees_contact:
+        audit.record(caller.s, caller.token, "api_reveal_contact", referral.id)
     labels = ReferralLabels(**service.labelled(referral, catalogue or {}, lang)) if lang else None
     reasons = [
         ScreeningReason(**{**r, "rule_id": vocabulary.reason_rule_id(r)})
@@ -161,7 +190,8 @@ def _out(
         language=referral.language,
         channel=referral.channel,
         contact_address_masked=service.mask(address),
-        intake=_masked_intake(referral.intake),
+        contact_address=address if caller.sees_contact else None,
+        intake=_shown_intake(referral.intake, caller.sees_contact),
         screening_outcome=referral.screening_outcome,
         screening_reasons=reasons,
         flags=referral.flags or [],
@@ -184,12 +214,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ApiError, "description": "missing, unknown or revoked token"},
     403: {"model": ApiError, "description": "the token lacks the referrals:read scope"},
 }
+_SCOPES_NOTE = (
+    "Needs the `referrals:read` scope. Contact details are masked unless the token also has "
+    "`referrals:read_contact`; each referral returned unmasked is recorded in the audit log."
+)
 
 
-@router.get("/referrals", response_model=ReferralPage, responses=_ERRORS)
+@router.get("/referrals", response_model=ReferralPage, responses=_ERRORS, description=_SCOPES_NOTE)
 async def list_referrals(
     request: Request,
-    auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)],
+    caller: Reader,
     status: Annotated[ReferralStatus | None, Query()] = None,
     language: Annotated[str | None, Query(pattern="^(en|fr)$")] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
@@ -200,7 +234,7 @@ async def list_referrals(
     lang: Lang = None,
 ) -> ReferralPage:
     """Referrals, oldest first (stable order for paging)."""
-    token, s = auth
+    s = caller.s
     query = select(Referral, Contact.address).join(Contact, Contact.id == Referral.contact_id)
     if status:
         query = query.where(Referral.status == status)
@@ -219,8 +253,8 @@ async def list_referrals(
         )
     ).all()
     catalogue = _catalogue(request, lang)
-    items = [_out(r, address, lang, catalogue) for r, address in rows]
-    audit.record(s, token, "api_list", count=len(items), offset=offset, total=total)
+    items = [_out(caller, r, address, lang, catalogue) for r, address in rows]
+    audit.record(s, caller.token, "api_list", count=len(items), offset=offset, total=total)
     await s.commit()
     next_offset = offset + limit if offset + limit < total else None
     return ReferralPage(
@@ -232,14 +266,15 @@ async def list_referrals(
     "/referrals/{referral_id}",
     response_model=ReferralOut,
     responses={**_ERRORS, 404: {"model": ApiError, "description": "no such referral"}},
+    description=_SCOPES_NOTE,
 )
 async def get_referral(
     referral_id: str,
     request: Request,
-    auth: Annotated[tuple[ApiToken, AsyncSession], Depends(_token)],
+    caller: Reader,
     lang: Lang = None,
 ) -> ReferralOut:
-    token, s = auth
+    s = caller.s
     row = (
         await s.execute(
             select(Referral, Contact.address)
@@ -247,8 +282,10 @@ async def get_referral(
             .where(Referral.id == referral_id)
         )
     ).first()
-    audit.record(s, token, "api_get", referral_id if row else None, found=row is not None)
-    await s.commit()
+    audit.record(s, caller.token, "api_get", referral_id if row else None, found=row is not None)
     if row is None:
+        await s.commit()
         raise HTTPException(404, "no such referral")
-    return _out(row[0], row[1], lang, _catalogue(request, lang))
+    out = _out(caller, row[0], row[1], lang, _catalogue(request, lang))
+    await s.commit()
+    return out

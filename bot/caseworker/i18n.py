@@ -19,14 +19,16 @@ UI: dict[str, dict[str, str]] = {
     "log_in": {"en": "Log in", "fr": "Se connecter"},
     "log_out": {"en": "Log out", "fr": "Se déconnecter"},
     "login_failed": {
-        "en": "Wrong username or password.",
-        "fr": "Nom d'utilisateur ou mot de passe incorrect.",
+        "en": "Sign-in failed: wrong username or password, or too many failed attempts "
+        "(sign-in is then paused for a while). Try again later or ask an administrator.",
+        "fr": "Connexion impossible : nom d'utilisateur ou mot de passe incorrect, ou trop de "
+        "tentatives échouées (la connexion est alors suspendue pour un moment). Réessayez plus "
+        "tard ou demandez à un administrateur.",
     },
-    "locked": {
-        "en": "Too many failed attempts: this account is locked for a while. "
-        "Try again later or ask an administrator.",
-        "fr": "Trop de tentatives échouées : ce compte est verrouillé pour un moment. "
-        "Réessayez plus tard ou demandez à un administrateur.",
+    "login_throttled": {
+        "en": "Too many sign-in attempts from this network. Wait a few minutes and try again.",
+        "fr": "Trop de tentatives de connexion depuis ce réseau. Attendez quelques minutes et "
+        "réessayez.",
     },
     "session_expired": {
         "en": "Your session has expired. Please log in again.",

@@ -72,3 +72,22 @@ def test_cli_creates_accounts_and_tokens(
         "deactivate_user",
         "activate_user",
     ]
+
+
+def test_cli_token_scopes_are_stored_and_unknown_ones_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    argv = ["token", "create", "crm", "--scope", "referrals:read"]
+    assert main([*argv, "--scope", "referrals:read_contact"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    [row] = db_rows(database_url, select(ApiToken))
+    assert row.token_hash == security.digest(token)
+    assert row.scopes == ["referrals:read", "referrals:read_contact"]
+    [entry] = db_rows(database_url, select(AuditEntry))
+    assert (entry.action, entry.detail["scopes"]) == ("create_token", row.scopes)
+
+    assert main(["token", "create", "crm2", "--scope", "referrals:write"]) == 1
+    err = capsys.readouterr().err
+    assert "referrals:read, referrals:read_contact" in err  # the known scopes are listed
+    assert len(db_rows(database_url, select(ApiToken))) == 1

@@ -3,11 +3,13 @@ lock-out, session expiry, audit entries, replies through the web chat, roles, AP
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
 import json
 import re
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from bot.store.db import create_engine as create_async_engine
 from bot.store.db import session_factory
 from bot.store.models import Conversation, Message, Referral, utcnow
 from tests.caseworker_support import (
+    CSRF,
     PASSWORD,
     add_user,
     csrf_of,
@@ -110,31 +113,42 @@ async def test_forms_without_csrf_token_are_rejected(
     assert referral.assigned_to is not None
 
 
+def _login_answer(response: httpx.Response) -> tuple[int, str]:
+    """A failed login's status and page, without the page's one-time CSRF token."""
+    return response.status_code, CSRF.sub("", response.text)
+
+
 async def test_lock_out_after_repeated_failed_logins(
     app: httpx.AsyncClient, database_url: str
 ) -> None:
     user_id = await add_user(database_url, "ben")
-    for _ in range(2):
-        response = await login(app, "ben", "wrong password!!")
-        assert response.status_code == 401
-        assert "Wrong username or password" in response.text
-    response = await login(app, "ben", "wrong password!!")  # the third (max_failed_logins=3)
-    assert "locked" in response.text
-    # Even the right password is refused while locked.
-    response = await login(app, "ben")
-    assert response.status_code == 401
-    assert "locked" in response.text
-    assert "cw_session" not in app.cookies
+    await add_user(database_url, "gone")
+    # ben is signed in on another computer when someone starts guessing his password.
+    async with another_browser(app) as own_desk:
+        assert (await login(own_desk, "ben")).status_code == 303
+        failed = _login_answer(await login(app, "ben", "wrong password!!"))
+        assert failed[0] == 401
+        assert i18n.ui("login_failed", "en") in failed[1]
+        assert _login_answer(await login(app, "ben", "wrong password!!")) == failed
+        # The third (max_failed_logins=3) locks the account and still reads the same.
+        assert _login_answer(await login(app, "ben", "wrong password!!")) == failed
+        assert db_get(database_url, User, user_id).locked_until is not None
+        # Even the right password is refused while locked, with the same answer.
+        assert _login_answer(await login(app, "ben")) == failed
+        assert "cw_session" not in app.cookies
+        # An unknown or deactivated account gets the same answer too: nothing tells them apart.
+        assert _login_answer(await login(app, "nobody", "whatever password")) == failed
+        db_execute(database_url, update(User).where(User.username == "gone").values(active=False))
+        assert _login_answer(await login(app, "gone")) == failed
+        # The lock-out did not sign ben out where he was working.
+        assert (await own_desk.get("/caseworker/")).status_code == 200
     assert audit_actions(database_url, user_id=user_id) == [
+        "login",
         "login_failed",
         "login_failed",
-        "login_locked",
+        "login_failed",
         "login_locked",
     ]
-    # An unknown username gets the same answer as a wrong password.
-    response = await login(app, "nobody", "whatever password")
-    assert response.status_code == 401
-    assert "Wrong username or password" in response.text
 
     # When the lock-out time is over, the right password works again.
     db_execute(
@@ -143,6 +157,70 @@ async def test_lock_out_after_repeated_failed_logins(
     )
     assert (await login(app, "ben")).status_code == 303
     assert (await app.get("/caseworker/")).status_code == 200
+    assert db_get(database_url, User, user_id).failed_logins == 0
+
+
+async def test_parallel_wrong_guesses_cannot_pass_the_lock_out(
+    app: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bursts of parallel guesses: at most max_failed_logins (3) passwords are ever checked
+    (the per-address throttle is out of the way in tests unless a test sets it)."""
+    user_id = await add_user(database_url, "dina")
+    real_hash = db_get(database_url, User, user_id).password_hash
+    checked: list[str] = []  # the hashes argon2 verified against, in worker threads only
+    loop_thread = threading.get_ident()
+    verify = security._verify
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        assert threading.get_ident() != loop_thread, "argon2 ran on the event loop"
+        checked.append(password_hash)
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(security, "_verify", counting_verify)
+
+    async def guess(password: str) -> int:
+        async with another_browser(app) as browser:
+            return (await login(browser, "dina", password)).status_code
+
+    for burst in range(3):
+        statuses = await asyncio.gather(*(guess(f"wrong guess {burst}-{i}") for i in range(12)))
+        assert set(statuses) == {401}
+    # Every attempt ran argon2 once, but only 3 against dina's real hash.
+    assert len(checked) == 36
+    assert checked.count(real_hash) == 3
+    actions = audit_actions(database_url, user_id=user_id)
+    assert (actions.count("login_failed"), actions.count("login_locked")) == (3, 33)
+    # The right password in a last burst is refused too: the lock holds.
+    assert set(await asyncio.gather(guess(PASSWORD), guess(PASSWORD))) == {401}
+    assert checked.count(real_hash) == 3
+
+
+async def test_login_attempts_are_throttled_per_address(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    settings = make_settings(
+        tmp_path, database_url, fake_rasa.url, rate_limit_login_address="4/minute"
+    )
+    async with running_app(settings) as app:
+        eva = await add_user(database_url, "eva")
+        for name in ("eva", "x1", "x2"):  # whatever the account, every attempt counts
+            assert (await login(app, name, "wrong password!!")).status_code == 401
+        assert (await login(app, "eva")).status_code == 303
+        throttled = await login(app, "eva")
+        assert throttled.status_code == 429
+        assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+        assert i18n.ui("login_throttled", "en") in html.unescape(throttled.text)
+        page = await app.get("/caseworker/login?lang=fr")
+        token = CSRF.search(page.text)
+        assert token
+        in_french = await app.post(
+            "/caseworker/login",
+            data={"csrf": token.group(1), "username": "eva", "password": PASSWORD, "lang": "fr"},
+        )
+        assert in_french.status_code == 429
+        assert i18n.ui("login_throttled", "fr") in html.unescape(in_french.text)
+    # The throttle is per address: eva's account is not locked by it.
+    assert db_get(database_url, User, eva).locked_until is None
 
 
 async def test_idle_and_old_sessions_expire(app: httpx.AsyncClient, database_url: str) -> None:
@@ -278,6 +356,48 @@ async def test_every_access_and_change_is_audited(
     assert 'id="median-first-reply"' in numbers.text
     assert "n = 1" in numbers.text  # one referral with a caseworker reply
     assert "Enrolled" not in numbers.text  # it was reopened: no outcome any more
+
+
+async def test_reading_the_conversation_through_the_live_poll_is_audited(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    user_id = await add_user(database_url, "ivo")
+    await person_says(app, "web-user-5150", "I want to talk to someone")
+    referral_id = make_referral(database_url, "web-user-5150")
+    assert (await login(app, "ivo")).status_code == 303
+    poll = f"/caseworker/referrals/{referral_id}/messages"
+
+    # after=0 returns the whole conversation without a page view: it is a read, and recorded.
+    whole = (await app.get(f"{poll}?after=0")).json()
+    assert "I want to talk to someone" in html.unescape(whole["html"])
+    stored = db_rows(database_url, select(Message).order_by(Message.id))
+    [entry] = db_rows(database_url, select(AuditEntry).where(AuditEntry.referral_id == referral_id))
+    assert (entry.action, entry.referral_id) == ("read_messages", referral_id)
+    assert entry.detail == {
+        "after": 0,
+        "count": len(stored),
+        "first_id": stored[0].id,
+        "last_id": stored[-1].id,
+    }
+    # Polls that find nothing new read nothing and add nothing (an open tab does not flood).
+    for _ in range(3):
+        idle = (await app.get(f"{poll}?after={whole['last_id']}")).json()
+        assert idle["last_id"] == whole["last_id"]
+    assert audit_actions(database_url, referral_id=referral_id) == ["read_messages"]
+    # A new message from the person: the poll that shows it records one more read.
+    await person_says(app, "web-user-5150", "are you there?")
+    fresh = (await app.get(f"{poll}?after={whole['last_id']}")).json()
+    assert "are you there?" in html.unescape(fresh["html"])
+    assert audit_actions(database_url, user_id=user_id, referral_id=referral_id) == [
+        "read_messages",
+        "read_messages",
+    ]
+    last = db_rows(database_url, select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))[0]
+    assert last.detail["after"] == whole["last_id"] and last.detail["last_id"] == fresh["last_id"]
+    assert "are you there" not in str(last.detail)
+    # An id no message can have is refused, never a database error.
+    for bad in ("100000000000000000000", "-1"):
+        assert (await app.get(f"{poll}?after={bad}")).status_code == 422
 
 
 async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
@@ -585,6 +705,75 @@ async def test_api_needs_a_scoped_token_pages_and_audits(
     assert "/api/v1/referrals" in schema["paths"]
     assert "/api/v1/referrals/{referral_id}" in schema["paths"]
     assert not any(path.startswith("/caseworker") for path in schema["paths"])
+
+
+async def test_api_masks_contact_details_unless_the_token_may_read_them(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    await person_says(app, "web-user-7788", "hello")
+    intake = {
+        "first_name": "Amina",
+        "phone": "+14165550123",
+        "phone_as_written": "416 555 0123 ext 9",
+        "citizenship": "KE",
+    }
+    referral_id = make_referral(database_url, "web-user-7788", intake=intake)
+    engine = create_async_engine(database_url)
+    async with session_factory(engine)() as s:
+        reader, reader_token = await security.create_token(s, "crm", ["referrals:read"])
+        full, full_token = await security.create_token(
+            s, "crm-full", ["referrals:read", "referrals:read_contact"]
+        )
+        _, contact_only = await security.create_token(s, "odd", ["referrals:read_contact"])
+        await s.commit()
+    await engine.dispose()
+
+    masked = await app.get(
+        f"/api/v1/referrals/{referral_id}", headers={"Authorization": f"Bearer {reader_token}"}
+    )
+    body = masked.json()
+    assert "+14165550123" not in masked.text and "web-user-7788" not in masked.text
+    assert "555 0123" not in masked.text
+    assert body["intake"]["phone"] == "••••••••0123"
+    assert body["intake"]["phone_as_written"] == service.mask(intake["phone_as_written"])
+    assert body["contact_address"] is None
+    assert body["contact_address_masked"] == "•••••••••7788"
+    assert body["intake"]["first_name"] == "Amina"  # answers are not contact details
+
+    auth = {"Authorization": f"Bearer {full_token}"}
+    one = (await app.get(f"/api/v1/referrals/{referral_id}", headers=auth)).json()
+    assert one["contact_address"] == "web-user-7788"
+    assert one["intake"]["phone"] == "+14165550123"
+    assert one["intake"]["phone_as_written"] == "416 555 0123 ext 9"
+    listed = (await app.get("/api/v1/referrals", headers=auth)).json()
+    assert listed["items"][0]["intake"]["phone"] == "+14165550123"
+
+    # Each reveal is audited, per referral; the masked reads reveal nothing.
+    def token_actions(token_id: str) -> list[tuple[str, str | None]]:
+        query = select(AuditEntry).where(AuditEntry.token_id == token_id).order_by(AuditEntry.id)
+        return [(e.action, e.referral_id) for e in db_rows(database_url, query)]
+
+    assert token_actions(reader.id) == [("api_get", referral_id)]
+    assert token_actions(full.id) == [
+        ("api_get", referral_id),
+        ("api_reveal_contact", referral_id),
+        ("api_reveal_contact", referral_id),
+        ("api_list", None),
+    ]
+    # read_contact alone opens nothing: every call needs referrals:read.
+    denied = await app.get("/api/v1/referrals", headers={"Authorization": f"Bearer {contact_only}"})
+    assert denied.status_code == 403
+
+    schema = (await app.get("/openapi.json")).json()
+    scheme = schema["components"]["securitySchemes"]["HTTPBearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "referrals:read_contact" in scheme["description"]
+    for path in ("/api/v1/referrals", "/api/v1/referrals/{referral_id}"):
+        operation = schema["paths"][path]["get"]
+        assert operation["security"] == [{"HTTPBearer": ["referrals:read"]}]
+        assert "referrals:read_contact" in operation["description"]
+    address = schema["components"]["schemas"]["ReferralOut"]["properties"]["contact_address"]
+    assert "referrals:read_contact" in address["description"]
 
 
 async def test_no_reply_reaches_a_person_who_said_stop(

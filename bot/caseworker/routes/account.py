@@ -20,6 +20,8 @@ from bot.caseworker.routes.common import (
     redirect,
     render,
 )
+from bot.http_guard import client_address
+from bot.ratelimit import RateLimits
 from bot.settings import Settings
 
 router = APIRouter()
@@ -68,6 +70,14 @@ async def login(request: Request, s: DB) -> Response:
     settings: Settings = request.app.state.settings
     language = str((await request.form()).get("lang") or "en")
     language = language if language in i18n.LANGUAGES else "en"
+    # Every attempt from one address counts, whatever the account (bot/ratelimit.py): it caps
+    # the argon2 work one address causes and slows guessing spread over many usernames.
+    limits: RateLimits = request.app.state.rate_limits
+    decision = await limits.hit("login_address", client_address(request))
+    if not decision.allowed:
+        response = _login_page(request, language, "login_throttled", 429)
+        response.headers["Retry-After"] = str(decision.retry_after)
+        return response
     try:  # nobody is signed in yet: the token is the login page's cookie
         form = await posted_form(request, request.cookies.get(LOGIN_CSRF_COOKIE), language)
     except Forbidden:
@@ -75,11 +85,11 @@ async def login(request: Request, s: DB) -> Response:
     username = str(form.get("username") or "").strip()
     result = await security.authenticate(s, username, str(form.get("password") or ""), settings)
     if result.user is not None:
-        action = {None: "login", "login_failed": "login_failed"}.get(result.error, "login_locked")
-        audit.record(s, result.user, action)
+        audit.record(s, result.user, result.outcome.value)
     await s.commit()
-    if result.error or result.user is None:
-        return _login_page(request, language, result.error, 401 if result.error else 200)
+    if not result.ok or result.user is None:
+        # One answer for every failure (unknown, deactivated, locked, wrong password).
+        return _login_page(request, language, "login_failed", 401)
     token = await security.start_session(s, result.user)
     await s.commit()
     response = RedirectResponse(f"{PREFIX}/", status_code=303)

@@ -89,7 +89,7 @@ async def reset_password(user_id: str, ctx: Signed) -> Response:
     """An admin sets a new password (forgotten password): the account is signed out everywhere."""
     user, form = await _account(ctx, user_id)
     try:
-        security.set_password(user, form.get("password", ""))
+        await security.set_password(user, form.get("password", ""))
     except security.AccountError as exc:
         return redirect("/admin/users", error=exc.code)
     await security.end_sessions(ctx.s, user.id, keep=ctx.session.id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from bot.caseworker import audit, i18n, service
@@ -15,6 +16,8 @@ from bot.intake import vocabulary
 from bot.store.models import Author
 
 router = APIRouter()
+
+MAX_MESSAGE_ID = 2**31 - 1  # messages.id is an INTEGER: a larger ?after= is a 422, not a 500
 
 
 # -- one referral --------------------------------------------------------------------------
@@ -56,13 +59,34 @@ async def reveal(referral_id: str, ctx: Signed) -> Response:
 
 
 @router.get("/referrals/{referral_id}/messages")
-async def referral_messages(referral_id: str, ctx: Signed, after: int = 0) -> JSONResponse:
-    """New messages of the conversation for the page's poll (the page view was audited)."""
+async def referral_messages(
+    referral_id: str,
+    ctx: Signed,
+    after: Annotated[int, Query(ge=0, le=MAX_MESSAGE_ID)] = 0,
+) -> JSONResponse:
+    """New messages of the conversation for the page's poll.
+
+    Every call that returns messages is audited (``read_messages``, with the ids it returned):
+    ``after=0`` reads the whole conversation and must leave a trace like a page view. A poll
+    that finds nothing new reads nothing and records nothing, so an open tab does not flood the
+    log: it adds one entry per batch of new messages it shows."""
     try:
         referral = await service.load(ctx.s, referral_id)
     except service.ActionError as exc:
         raise Forbidden(ctx.lang, "not_found", 404) from exc
     rows = await service.messages_after(ctx.s, referral, after)
+    if rows:
+        audit.record(
+            ctx.s,
+            ctx.user,
+            "read_messages",
+            referral.id,
+            after=after,
+            count=len(rows),
+            first_id=rows[0].id,
+            last_id=rows[-1].id,
+        )
+        await ctx.s.commit()
     html = templates.get_template("_messages.html").render(
         messages=rows, t=lambda k: i18n.ui(k, ctx.lang), lang=ctx.lang
     )
