@@ -970,3 +970,17 @@ async def test_urgency_is_explained_by_the_flags_that_raised_it(
     page = visible_text((await app.get(f"/caseworker/referrals/{urgent}")).text)
     assert "Urgent en raison de : Crise : danger, idées suicidaires ou urgence médicale" in page
     assert_reads_in("fr", page)
+
+
+async def test_the_session_cookie_ends_with_the_browser(
+    app: httpx.AsyncClient, database_url: str
+) -> None:
+    # No Max-Age or Expires: closing the browser of a shared computer ends the session (the
+    # server also ends it after SESSION_MAX_HOURS, or when idle).
+    await add_user(database_url, "ana")
+    response = await login(app, "ana")
+    assert response.status_code == 303
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("cw_session="))
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert "max-age" not in attributes and "expires" not in attributes
+    assert {"httponly", "samesite", "path"} <= attributes

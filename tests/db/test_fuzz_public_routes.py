@@ -1,5 +1,6 @@
 """A bounded random loop over every public route, on SQLite and PostgreSQL: the web chat (POST and
-GET), the SMS webhook (validly signed), the Telegram webhook (with the secret) and the preview.
+GET), the SMS webhook (validly signed), the Telegram webhook (with the secret), the preview and the
+caseworker login form.
 
 At least 10,000 requests in all (``FUZZ_REQUESTS`` per database, 5,000 by default), from a seeded
 generator (``FUZZ_SEED``; the seed is in every failure message) that mixes valid messages with
@@ -18,6 +19,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -194,6 +196,32 @@ class Fuzzer:
         }
         return await self._post(PREVIEW, ascii_json(body))
 
+    async def login(self) -> httpx.Response:
+        """The caseworker login form: nasty fields, a forged, missing or real CSRF token."""
+        rng = self.rng
+        if rng.random() < 0.2:
+            return await self.client.post(
+                "/caseworker/login",
+                content=raw_body(rng),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+        data = {
+            "username": form_text(nasty_text(rng, 200)),
+            "password": form_text(nasty_text(rng, 300)),
+            "lang": rng.choice(["en", "fr", "xx", form_text(nasty_text(rng, 10))]),
+        }
+        if rng.random() < 0.3:  # a real token (its own browser): the password check runs
+            # Over https: the app runs with secure cookies here (PUBLIC_BASE_URL is https).
+            transport = httpx.ASGITransport(app=self.client.app)  # type: ignore[attr-defined]
+            async with httpx.AsyncClient(transport=transport, base_url="https://app") as browser:
+                page = await browser.get("/caseworker/login")
+                found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+                data["csrf"] = found.group(1) if found else ""
+                return await browser.post("/caseworker/login", data=data)
+        if rng.random() < 0.5:
+            data["csrf"] = form_text(nasty_text(rng, 60))
+        return await self.client.post("/caseworker/login", data=data)
+
     async def _post(self, path: str, body: bytes) -> httpx.Response:
         return await self.client.post(
             path, content=body, headers={"content-type": "application/json"}
@@ -218,6 +246,7 @@ async def fuzz_worker(client: httpx.AsyncClient, seed: int, count: int, tally: T
         "sms": (fuzzer.sms, 0.20),
         "telegram": (fuzzer.telegram, 0.20),
         "preview": (fuzzer.preview, 0.10),
+        "login": (fuzzer.login, 0.05),
     }
     names, weights = list(routes), [w for _, w in routes.values()]
     for i in range(count):

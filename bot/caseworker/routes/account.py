@@ -100,7 +100,8 @@ async def login(request: Request, s: DB) -> Response:
         samesite="strict",
         secure=settings.cookie_secure,
         path="/",
-        max_age=settings.session_max_hours * 3600,
+        # A browser-session cookie (no Max-Age): closing the browser of a shared computer ends
+        # it; the server still ends the session after SESSION_MAX_HOURS or when idle.
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
     return response
