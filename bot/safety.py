@@ -94,12 +94,12 @@ _SELF_HARM_EN = _any(
     r"(?:disappear|gone) (?:permanently|forever|for good)",
     r"stop existing",
     r"(?:not|no longer) (?:want to )?exist(?: anymore)?$",
-    r"(?:this is|its|it s) my last message",
+    r"(?:this is|its|it s) my last message(?! for (?:today|now|tonight|the day))",
     r"last message to (?:anyone|everyone|you all)",
     r"finish my (?:life|days)",
     r"(?:drink|drinking|swallow|swallowing) (?:the |some )?bleach",
     r"(?:have|got) the bleach",
-    r"tired of (?:this )?life",
+    r"tired of (?:this )?life(?! here| in canada| in this country)",
     r"(?:want to|wanna|going to|gonna|ready to) end it"
     r"(?: honestly| all| tonight| for good| today|$)",
     r"(?:is going to|wants to|gonna|will|said (?:he|she|they) (?:will|would|is going to)) "
@@ -168,8 +168,9 @@ _SELF_HARM_FR = _any(
     r"fatigu\w* de (?:la vie|vivre)",
     r"dites? (?:leur|lui|a (?:mes|ma|mon) \w+) que je (?:les|l|t|vous) aime",
     r"lettre d adieu",
-    r"(?:mes|mon|ma) derni\w* (?:message|mots|adieux)",
-    r"(?:c est|cest|voici) mon dernier message",
+    r"(?:mes|ma) derni\w* (?:mots|adieux)",
+    r"(?:c est|cest|voici) mon dernier message"
+    r"(?! pour (?:aujourd hui|ce soir|l instant|le moment))",
     r"(?:je suis|chu|chui|suis|jsuis) (?:sur|en haut) (?:du|le|d un) "
     r"(?:toit|pont|bord|balcon|corniche)",
     r"sauter (?:du|d un|de mon|par la|en bas du) (?:pont|toit|balcon|fenetre|immeuble|edifice)",
@@ -196,15 +197,10 @@ _VIOLENCE_EN = _any(
     r"(?:is|are|keeps?|keep|kept|started|start) (?:hitting|beating|hurting|attacking|choking|"
     r"strangling|raping|threatening|stabbing) me",
     r"(?:hits|beats|chokes|rapes) me",
-    r"(?:hit|beat|punched|kicked|stabbed|raped|choked|attacked) me (?:again|today|tonight|now|"
-    r"just now)",
     r"outside my (?:door|house|room|apartment)",
     r"(?:is|are|trying to) break(?:ing)? in(?:to)?",
     r"locked me in",
     r"(?:i m|im|i am) (?:not safe|unsafe) (?:here|now|at home|right now)",
-    r"(?:someone|somebody|he|she|they|my (?:husband|wife|partner|boyfriend|girlfriend|father|"
-    r"mother|boss|landlord)) (?:hurts|is hurting|beat|beats|hit|hits|attacked|abuses|is abusing|"
-    r"raped|threatens|is threatening) me",
     r"(?:im|i m|i am) being (?:threatened|abused|attacked|beaten|hurt|followed|held)",
     r"(?:need|call|get|send) (?:the )?police",
     r"call 911",
@@ -244,6 +240,11 @@ _VIOLENCE_FR = _any(
     r"(?:j )?entends? les coups",
 )
 _VIOLENCE_CONTEXTUAL = _any(
+    r"(?:someone|somebody|he|she|they|my (?:husband|wife|partner|boyfriend|girlfriend|father|"
+    r"mother|boss|landlord)) (?:hurts|is hurting|beat|beats|hit|hits|attacked|abuses|is abusing|"
+    r"raped|threatens|is threatening) me",
+    r"(?:hit|beat|punched|kicked|stabbed|raped|choked|attacked) me (?:again|today|tonight|now|"
+    r"just now)",
     r"(?:going to|gonna|will|wants to|want to|trying to|tried to|threatened to|threatens to) "
     r"(?:kill|hurt|beat|stab|shoot|rape) (?:me|us|my (?:kids|children|baby|son|daughter))",
     r"(?:has|with|got|have) a (?:knife|gun)",
@@ -270,7 +271,7 @@ _MEDICAL_EN = _any(
     r"(?! on (?:coffee|caffeine|sugar|chocolate|candy|tv|netflix|work|love))",
     r"od(?:ed| d|d|ing)",
     r"chest pain",
-    r"(?:having|had) a (?:stroke|seizure)",
+    r"having a (?:stroke|seizure)",
     r"(?:is|he s|she s|hes|shes) unconscious",
     r"passed out",
     r"(?:wont|won t|will not|doesnt|does not) wake up",
@@ -299,7 +300,8 @@ _MEDICAL_FR = _any(
     r"(?:peux|peut|arrive) (?:pas|plus) (?:a )?respirer",
     r"surdose",
     r"(?:mal|douleur) (?:a|dans) la poitrine",
-    r"crise cardiaque",
+    r"(?:fait|fais|faire) une crise cardiaque(?! en \d| il y a| l an| l annee)",
+    r"crise cardiaque (?:la|maintenant|en ce moment)",
     r"(?:fait|fais|faire) un avc (?:la|maintenant|en ce moment)",
     r"en train de faire un (?:avc|malaise|crise)",
     r"(?:est|et) inconscient\w*",
@@ -366,6 +368,11 @@ _RETURN_CONTEXT = _any(
     r"(?:si|quand|une fois) (?:je|j|on|nous) "
     r"(?:rentre|retourne|arrive|suis renvoye)\w*",
     r"rentrer",
+    r"(?:the|my|a|voluntary) return\b",
+    r"return (?:home|to)",
+    r"(?:apply|register|sign up) "
+    r"(?:to go|for the return|for return)",
+    r"register me",
     r"retourner",
     r"renvoy\w*",
     r"chez (?:moi|nous) (?:la bas|au pays)",
@@ -481,6 +488,36 @@ _DISTRESS_ONLY = frozenset(
 )  # fmt: skip
 
 
+# "years ago", "in 2019", "il y a 3 ans": a past event (a medical or history question), unless
+# the message also says it is happening now.
+_LONG_AGO = _any(
+    r"(?:years?|months?) ago",
+    r"last (?:year|month)",
+    r"in (?:19|20)\d\d",
+    r"when i was (?:young|"
+    r"a (?:kid|child|teenager)|little)",
+    r"il y a (?:\d+|quelques|plusieurs|deux|trois) (?:ans|mois)",
+    r"l an (?:dernier|passe)",
+    r"l annee (?:derniere|passee)",
+    r"en (?:19|20)\d\d",
+    r"quand j etais (?:jeune|petit|petite|enfant|ado)",
+)
+_NOW = _any(
+    r"now",
+    r"tonight",
+    r"today",
+    r"again",
+    r"right now",
+    r"anymore",
+    r"maintenant",
+    r"ce soir",
+    r"aujourd hui",
+    r"encore",
+    r"en ce moment",
+    r"la",
+)
+
+
 def _key(text: str) -> str:
     """``fold`` with apostrophes, slashes and dots as spaces: "j'veux" -> "j veux"."""
     return re.sub(r"[^a-z0-9 ]+", " ", fold(text)).strip()
@@ -517,6 +554,8 @@ def crisis_match(text: str) -> Crisis | None:
     key = _key(text)
     if key in _DISTRESS_ONLY:
         return Crisis(Concern.VIOLENCE, None)  # danger of an unknown kind: the same guidance
+    if _LONG_AGO.search(key) and not _NOW.search(key):
+        return None  # a past event: the medical question or the history, not a crisis now
     about_return = bool(_RETURN_CONTEXT.search(key))
     for concern, language, pattern, contextual in _CONCERNS:
         if contextual and about_return:

@@ -102,6 +102,14 @@ def test_crisis_is_recognised_with_its_language(text: str, concern: str, languag
         "my last message was not answered",
         "what happens to the money if i die before the flight, does my family get it",
         "I'm not sure I want to live in Toronto anymore",
+        # past events and plain goodbyes (found in ordinary training data written blind)
+        "my mother had a stroke last year, can she fly",
+        "j'ai fait une crise cardiaque en 2021, est-ce que je peux voyager",
+        "i hurt myself years ago and i still take medication, can i bring it",
+        "this is my last message for today, bye",
+        "c'est mon dernier message pour aujourd'hui, merci",
+        "what if they beat me again when i go back",
+        "im so tired of this life here, i want to go home",
     ],
 )
 def test_ordinary_messages_are_not_a_crisis(text: str) -> None:
