@@ -984,3 +984,22 @@ async def test_the_session_cookie_ends_with_the_browser(
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
     assert "max-age" not in attributes and "expires" not in attributes
     assert {"httponly", "samesite", "path"} <= attributes
+
+
+@pytest.mark.parametrize("username", ["ana%00", "%ED%A0%80ana", "a" * 500])
+async def test_an_unstorable_username_is_an_ordinary_failed_login(
+    app: httpx.AsyncClient, database_url: str, username: str
+) -> None:
+    # Found by the fuzz test on PostgreSQL: a NUL in the username answered 500.
+    await add_user(database_url, "ana")
+    page = await app.get("/caseworker/login")
+    token = CSRF.search(page.text)
+    assert token
+    # Sent as raw form bytes: a NUL, and a lone surrogate's bytes (no client encodes those).
+    body = f"csrf={token.group(1)}&username={username}&password=x&lang=en".encode()
+    response = await app.post(
+        "/caseworker/login",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 401

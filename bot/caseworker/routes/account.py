@@ -20,6 +20,7 @@ from bot.caseworker.routes.common import (
     redirect,
     render,
 )
+from bot.channels.base import storable
 from bot.http_guard import client_address
 from bot.ratelimit import RateLimits
 from bot.settings import Settings
@@ -82,7 +83,9 @@ async def login(request: Request, s: DB) -> Response:
         form = await posted_form(request, request.cookies.get(LOGIN_CSRF_COOKIE), language)
     except Forbidden:
         return _login_page(request, language, "csrf_failed", 403)
-    username = str(form.get("username") or "").strip()
+    # A NUL or a lone surrogate cannot reach PostgreSQL (found by the fuzz test): replaced, so
+    # such a name is simply unknown, answered like every other failure.
+    username = storable(str(form.get("username") or "").strip())
     result = await security.authenticate(s, username, str(form.get("password") or ""), settings)
     if result.user is not None:
         audit.record(s, result.user, result.outcome.value)
