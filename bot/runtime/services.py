@@ -75,7 +75,9 @@ RASA_TOKEN_ENV = "INTAKE_RASA_AUTH_TOKEN"  # noqa: S105 - the name of a variable
 # the app sends messages to stays open (bot/engine.py).
 _RASA_WITH_TOKEN = (
     "import os, sys; from rasa.__main__ import main; "
-    f"sys.argv = ['rasa', *sys.argv[1:], '--auth-token', os.environ.pop({RASA_TOKEN_ENV!r})]; "
+    # One argument, "--auth-token=<token>": a token that begins with "-" (token_urlsafe makes
+    # one in 64) would otherwise be read as an option ("expected one argument").
+    f"sys.argv = ['rasa', *sys.argv[1:], '--auth-token=' + os.environ.pop({RASA_TOKEN_ENV!r})]; "
     "sys.exit(main())"
 )
 

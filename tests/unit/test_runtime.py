@@ -81,3 +81,36 @@ def test_fingerprint_follows_the_training_inputs(
     (tmp_path / "components" / "__pycache__").mkdir()
     (tmp_path / "components" / "__pycache__" / "classifier.pyc").write_bytes(b"\0")
     assert training.fingerprint() == changed
+
+
+def test_rasa_gets_a_token_that_begins_with_a_dash(tmp_path: Path) -> None:
+    """The wrapper hands Rasa's argparse the token as one "--auth-token=<token>" argument: a
+    generated token begins with "-" one time in 64, and "--auth-token -x..." was read as an
+    option (CI saw "argument -t/--auth-token: expected one argument")."""
+    import subprocess
+    import sys
+
+    from bot.runtime import services
+
+    fake = tmp_path / "rasa"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text(
+        "import argparse\n"
+        "def main():\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('command')\n"
+        "    parser.add_argument('-t', '--auth-token')\n"
+        "    print(parser.parse_args().auth_token)\n"
+        "    return 0\n"
+    )
+    token = "-Zx9_token-that-begins-with-a-dash"
+    done = subprocess.run(
+        [sys.executable, "-c", services._RASA_WITH_TOKEN, "run"],
+        env={"PYTHONPATH": str(tmp_path), services.RASA_TOKEN_ENV: token},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == token
