@@ -16,24 +16,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.i18n import TEXTS, Language
 from actions.safety import answer_crisis
 from bot import knowledge, safety
+from bot.live_file import LiveFile
 
 log = logging.getLogger(__name__)
 
-_cache: dict[str, Any] = {"mtime": None, "pack": None}
+_live = LiveFile(knowledge.load_pack, errors=(knowledge.ContentError,))
 
 
 def current_pack() -> knowledge.Pack:
     """The pack, reloaded when the file changed; a broken edit keeps the last good pack."""
-    mtime = knowledge.PACK_PATH.stat().st_mtime_ns
-    if _cache["mtime"] != mtime:
-        try:
-            _cache["pack"] = knowledge.load_pack()
-        except knowledge.ContentError as exc:
-            if _cache["pack"] is None:
-                raise
-            log.error("content pack not reloaded, keeping the previous one: %s", exc)
-        _cache["mtime"] = mtime
-    return _cache["pack"]
+    return _live.get(knowledge.PACK_PATH)
 
 
 URGENT_TOPIC = "urgent_help"  # the classifier's crisis intent: answered by actions/safety.py

@@ -351,6 +351,15 @@ class ConversationService:
             current = conversation.language
             channel = conversation.channel
             contact_id = conversation.contact_id
+            # A crisis flag whose form stop has not reached Rasa yet (Rasa was down).
+            engine_stale = await s.scalar(
+                select(ConversationFlag.flag)
+                .where(
+                    ConversationFlag.conversation_id == conversation_id,
+                    ConversationFlag.engine_synced.is_(False),
+                )
+                .limit(1)
+            ) is not None
         answered = 0
         for message in backlog:
             media = bool((message.payload or {}).get("media"))
@@ -378,6 +387,7 @@ class ConversationService:
                     step.language,
                     current is not None,
                 )
+                engine_stale = not await self._stop_form(conversation_id)
                 answered += 1
                 continue
             if with_caseworker and step.command in (None, Command.UNSUPPORTED_LANGUAGE):
@@ -396,7 +406,9 @@ class ConversationService:
                     return answered  # the contact and everything about them were erased
             else:
                 try:
-                    await self._sync_engine(conversation_id)
+                    if engine_stale:
+                        await self._sync_engine(conversation_id)
+                        engine_stale = False
                     replies = await self._engine.send(
                         conversation_id, step.text, {"language": step.language, "channel": channel}
                     )
@@ -485,26 +497,23 @@ class ConversationService:
             conversation_id,
             referral.id if referral else None,
         )
+        return language
+
+    async def _stop_form(self, conversation_id: str) -> bool:
+        """Stop Rasa's form after a crisis; False (retried before Rasa's next turn) when Rasa
+        is down."""
         try:
             await self._sync_engine(conversation_id)
         except EngineUnavailable:
             log.warning(
                 "form not stopped yet (engine unavailable) conversation=%s", conversation_id
             )
-        return language
+            return False
+        return True
 
     async def _sync_engine(self, conversation_id: str) -> None:
-        """After a crisis, make sure Rasa's form is stopped before Rasa sees the next message
-        (retried here until Rasa answers). Raises ``EngineUnavailable``."""
-        async with self._sessions() as s:
-            pending = await s.scalar(
-                select(ConversationFlag.flag).where(
-                    ConversationFlag.conversation_id == conversation_id,
-                    ConversationFlag.engine_synced.is_(False),
-                )
-            )
-        if pending is None:
-            return
+        """Stop Rasa's form and record that Rasa is in step with the conversation's crisis
+        flags. Raises ``EngineUnavailable``."""
         await self._engine.stop_form(conversation_id)
         async with self._sessions() as s:
             await s.run_sync(lambda sync: referrals.mark_engine_synced(sync, conversation_id))

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.live_file import LiveFile
 from bot.settings import PROJECT_ROOT
 
 CRISIS_PATH = PROJECT_ROOT / "content" / "crisis.yml"
@@ -88,21 +89,14 @@ def parse(data: Any) -> CrisisContent:
     )
 
 
-_cache: dict[Path, tuple[int, CrisisContent]] = {}
+def _read(path: Path) -> CrisisContent:
+    return parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+_live = LiveFile(_read, errors=(CrisisContentError, yaml.YAMLError))
 
 
 def load(path: Path = CRISIS_PATH) -> CrisisContent:
     """The crisis content, re-read when the file changes (an edit is live at once). A broken
     edit keeps the last good content, so a crisis is always answered."""
-    mtime = path.stat().st_mtime_ns
-    cached = _cache.get(path)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    try:
-        content = parse(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (CrisisContentError, yaml.YAMLError):
-        if cached is None:
-            raise
-        return cached[1]
-    _cache[path] = (mtime, content)
-    return content
+    return _live.get(path)

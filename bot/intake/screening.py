@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.intake.vocabulary import OUTCOMES  # least to most cautious
+from bot.live_file import LiveFile
 
 DEFAULT_OUTCOME = "needs_review"
 
@@ -166,24 +167,13 @@ def load_rules(path: Path) -> RuleSet:
     return parse_rules(data)
 
 
-_cache: dict[Path, tuple[int, RuleSet]] = {}
+_live = LiveFile(load_rules, errors=(RulesError,))
 
 
 def current_rules(path: Path) -> RuleSet:
     """``load_rules``, re-read only when the file changed (the app reads it on every message).
     A broken edit keeps the last good rules (and is reported by ``load_rules`` elsewhere)."""
-    mtime = path.stat().st_mtime_ns
-    cached = _cache.get(path)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    try:
-        rules = load_rules(path)
-    except RulesError:
-        if cached is None:
-            raise
-        return cached[1]
-    _cache[path] = (mtime, rules)
-    return rules
+    return _live.get(path)
 
 
 def facts(

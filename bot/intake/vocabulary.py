@@ -229,7 +229,7 @@ def flags(rules: RuleSet | None) -> dict[str, FlagInfo]:
     found: dict[str, FlagInfo] = {**SAFETY_FLAGS, **APP_FLAGS}
     for flag in rules.flags if rules is not None else ():
         safety = SAFETY_FLAGS.get(flag.id)
-        urgent = bool(getattr(flag, "urgent", False)) or (safety is not None and safety.urgent)
+        urgent = flag.urgent or (safety is not None and safety.urgent)
         found[flag.id] = FlagInfo(flag.id, dict(flag.label), urgent)
     return found
 

@@ -90,7 +90,6 @@ def test_operator_edit_is_live_and_a_broken_edit_keeps_the_last_good_pack(
     pack_file = tmp_path / "program.yml"
     shutil.copy(knowledge.PACK_PATH, pack_file)
     monkeypatch.setattr(knowledge, "PACK_PATH", pack_file)
-    monkeypatch.setattr(kaction, "_cache", {"mtime": None, "pack": None})
     before = _run(kaction.ActionAnswerTopic(), _tracker("costs", "en"))[0]["text"]
     text = pack_file.read_text(encoding="utf-8").replace(before, "Edited by the operator.")
     pack_file.write_text(text, encoding="utf-8")
