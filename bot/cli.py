@@ -195,13 +195,19 @@ def _evaluate_safety(args: argparse.Namespace) -> int:
             rasa_auth_token=run_rasa_token(),
         )
         migrate.upgrade(settings.database_url)
-        directory = (
-            safety_evaluation.SAFETY_DIR if args.set == "safety" else safety_evaluation.DEV_DIR
-        )
+        directory = {
+            "safety": safety_evaluation.SAFETY_DIR,
+            "safety-dev": safety_evaluation.DEV_DIR,
+            "safety-v3": safety_evaluation.V3_DIR,
+        }[args.set]
         with _running_services(settings):
             results = asyncio.run(safety_evaluation.evaluate(settings, directory))
     model = training.model_path(settings.model_dir).name
-    name = "safety-evaluation.md" if args.set == "safety" else "safety-evaluation-dev.md"
+    name = {
+        "safety": "safety-evaluation.md",
+        "safety-dev": "safety-evaluation-dev.md",
+        "safety-v3": "safety-evaluation-v3.md",
+    }[args.set]
     out = PROJECT_ROOT / "docs" / name if args.output is None else args.output
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(safety_evaluation.report(results, model, directory), encoding="utf-8")
@@ -213,7 +219,7 @@ def _evaluate_safety(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.runtime import evaluation, training
 
-    if args.set in ("safety", "safety-dev"):
+    if args.set in ("safety", "safety-dev", "safety-v3"):
         return _evaluate_safety(args)
     settings = Settings.from_env()
     names = evaluation.SETS if args.set == "all" else (args.set,)
@@ -465,11 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--set",
-        choices=("all", "test", "dev", "safety", "safety-dev"),
+        choices=("all", "test", "dev", "safety", "safety-dev", "safety-v3"),
         default="all",
         help="all/test/dev: NLU accuracy (docs/nlu-evaluation.md); safety: the blind safety set "
         "through the whole assistant (docs/safety-evaluation.md); safety-dev: the first blind "
-        "set, read and tuned on since (docs/safety-evaluation-dev.md)",
+        "set, read and tuned on since (docs/safety-evaluation-dev.md); safety-v3: the third "
+        "blind set (docs/safety-evaluation-v3.md)",
     )
     evaluate.add_argument("--output", type=Path, default=None)
     evaluate.set_defaults(func=cmd_evaluate)
