@@ -180,7 +180,7 @@ UI: dict[str, dict[str, str]] = {
     },
     "whatsapp_window_notify": {
         "en": "WhatsApp: the person last wrote more than 24 hours ago. Your reply will be held; "
-        "they get the approved notice (\"You have a new message... reply to read it\"), and "
+        'they get the approved notice ("You have a new message... reply to read it"), and '
         "your reply is delivered as soon as they answer.",
         "fr": "WhatsApp : la personne a écrit il y a plus de 24 heures. Votre réponse sera "
         "retenue; elle reçoit l'avis approuvé (« Vous avez un nouveau message... répondez pour "

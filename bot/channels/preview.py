@@ -111,7 +111,8 @@ async def preview(request: Request) -> JSONResponse:
     replies = _replies(data.get("replies"), settings.max_text_chars)
     if channel not in CHANNELS or language not in ("en", "fr") or replies is None:
         return _error(
-            'Send {"channel": "sms"|"whatsapp"|"telegram", "language": "en"|"fr", "replies": [...]}: at most '
+            'Send {"channel": "sms"|"whatsapp"|"telegram", "language": "en"|"fr", '
+            '"replies": [...]}: at most '
             f"{MAX_REPLIES} replies of at most {settings.max_text_chars} characters and "
             f"{MAX_BUTTONS} buttons each."
         )
