@@ -591,3 +591,28 @@ async def test_caseworker_page_says_whether_the_window_is_open_and_what_happens_
     text = (await client.get(page)).text
     assert says("whatsapp_window_notified", text)
     assert cw_i18n.value("delivery", "held", ui) in text.replace("&#39;", "'")
+
+
+async def test_delete_my_data_erases_the_window_too(
+    client: httpx.AsyncClient, twilio: FakeTwilio, clock: Clock
+) -> None:
+    who = person()
+    await post_wa(client, "hello", who)
+    await sent_to(twilio, who, 1)
+    clock.advance(hours=25)
+    await caseworker_writes(client, who, "Held, then erased.")
+    await settle(client)
+    await sent_to(twilio, who, 2)  # the template
+    await post_wa(client, "DELETE", who)  # reopens the window: the held reply goes first
+    contents = await sent_to(twilio, who, 4)
+    assert contents[2] == "Held, then erased."
+    assert contents[3].startswith("Erase all your messages")
+    await post_wa(client, "1", who)
+    await settle(client)
+
+    async def erased() -> bool:
+        return not await rows(client, Contact)
+
+    await wait_for(erased)
+    assert await rows(client, ChannelWindow) == []
+    assert await rows(client, Delivery) == [] and await rows(client, Message) == []
