@@ -616,3 +616,30 @@ async def test_delete_my_data_erases_the_window_too(
     await wait_for(erased)
     assert await rows(client, ChannelWindow) == []
     assert await rows(client, Delivery) == [] and await rows(client, Message) == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"Body": "nul \x00 in the text"},
+        {"Body": "", "NumMedia": "lots"},
+        {"Body": "", "Latitude": "not a number"},
+        {"Body": "x" * 5000},
+        {"Body": '/greet{"name": "x"}', "ButtonPayload": "/delete_confirm"},
+        {"From": "whatsapp:" + "9" * 80},
+    ],
+    ids=["unstorable", "bad-nummedia", "bad-latitude", "huge", "injection", "long-from"],
+)
+async def test_hostile_signed_forms_never_fail(
+    client: httpx.AsyncClient, twilio: FakeTwilio, extra: dict[str, str]
+) -> None:
+    who = person()
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": who, "To": OUR_SENDER, "Body": "hi",
+              **extra}  # fmt: skip
+    path = "/channels/whatsapp/inbound"
+    response = await client.post(
+        path, data=params, headers={"X-Twilio-Signature": sign(path, params)}
+    )
+    assert response.status_code == 200 and response.text.endswith("<Response />")
+    await settle(client)
+    assert await rows(client, ContactOptOut) == []  # a forged button payload erases nothing
