@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logging_setup, tracker_store
 from bot.caseworker import routes as caseworker
-from bot.channels import preview, sms, telegram, web
+from bot.channels import preview, sms, telegram, web, whatsapp
 from bot.channels.setup import open_channels
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     )
     app.include_router(web.router)
     app.include_router(sms.router)
+    app.include_router(whatsapp.router)
     app.include_router(telegram.router)
     app.include_router(preview.router)
     caseworker.install(app)  # /caseworker (web app) and /api/v1 (integration API)

@@ -125,8 +125,9 @@ _KEYWORD_COMMANDS = {
     keywords.Keyword.DELETE: Command.DELETE_ASK,
 }
 
-# Channels that show buttons as numbered options, so "1" / "deux" pick one (bot/channels/sms.py).
-NUMBERED_OPTION_CHANNELS = frozenset({"sms"})
+# Channels that show buttons as numbered options, so "1" / "deux" pick one (bot/channels/sms.py,
+# bot/channels/whatsapp.py).
+NUMBERED_OPTION_CHANNELS = frozenset({"sms", "whatsapp"})
 # What an opted-out contact can still ask for (and get an answer to).
 ALLOWED_AFTER_OPT_OUT = frozenset(
     {Command.OPT_IN, Command.HELP, Command.DELETE_ASK, Command.DELETE_CONFIRM,

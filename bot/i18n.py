@@ -76,6 +76,17 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "connexion : nous ne pouvons pas prendre celle-ci pour le moment. Veuillez réessayer "
         "plus tard. Si vous êtes en danger maintenant, composez le 911.",
     },
+    # WhatsApp numbered options: this line, then "*1* <title>" on a line each.
+    "whatsapp_options_intro": {
+        "en": "Reply with the number of your choice:",
+        "fr": "Répondez avec le numéro de votre choix :",
+    },
+    # What the operator's approved WhatsApp template says (bot/channels/window.py): sent by its
+    # content SID outside the 24-hour window; this text is the record of it in the conversation.
+    "whatsapp_notice": {
+        "en": "You have a new message from the AVRR program. Reply to this message to read it.",
+        "fr": "Vous avez un nouveau message du programme AVRR. Répondez à ce message pour le lire.",
+    },
     # SMS numbered options: "Reply 1 for <title>, 2 for <title>."
     "options_intro": {"en": "Reply", "fr": "Répondez"},
     "options_item": {"en": "{n} for {title}", "fr": "{n} pour {title}"},

@@ -9,6 +9,11 @@ Twilio's own opt-out words (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOU
 ARRET) opt out on SMS, because the carrier and Twilio enforce them whatever we do: the app must
 agree with them. On the web chat and Telegram, "cancel", "end" and "quit" mean what the person
 means inside a conversation (stop the form), so they go on to the assistant.
+
+WhatsApp: nobody enforces opt-out words there (Twilio filters them on SMS only), so the app does,
+and chooses them as for a conversation: STOP, ARRET, UNSUBSCRIBE, STOPALL (every channel) and the
+words that can only mean "no more messages" (OPTOUT, "opt out", REVOKE) opt out; CANCEL, END and
+QUIT, which people type inside a form to stop the form, go on to the assistant as on Telegram.
 """
 
 from __future__ import annotations
@@ -57,14 +62,25 @@ _WORDS: dict[str, tuple[Keyword, Language | None]] = {
 }
 
 
-# Opt-out words only on SMS (Twilio's list): elsewhere they are ordinary words.
+# Twilio's opt-out words that mean "stop the form" in a conversation: opt-out on SMS only, where
+# the carrier enforces them whatever we do.
 _SMS_ONLY: dict[str, tuple[Keyword, Language | None]] = {
     "cancel": (Keyword.STOP, "en"),
     "end": (Keyword.STOP, "en"),
     "quit": (Keyword.STOP, "en"),
+}
+
+# Twilio's opt-out words that can only mean "no more messages": on SMS and WhatsApp (the two
+# channels where people know them from text messaging).
+_MESSAGING_OPT_OUT: dict[str, tuple[Keyword, Language | None]] = {
     "optout": (Keyword.STOP, "en"),
     "opt out": (Keyword.STOP, "en"),
     "revoke": (Keyword.STOP, "en"),
+}
+
+_BY_CHANNEL: dict[str, dict[str, tuple[Keyword, Language | None]]] = {
+    "sms": {**_SMS_ONLY, **_MESSAGING_OPT_OUT},
+    "whatsapp": _MESSAGING_OPT_OUT,
 }
 
 
@@ -76,14 +92,14 @@ def match(text: str, channel: str = "sms") -> Match | None:
     """
     stripped = text.strip()
     key = normalise(stripped.lstrip("/"))
-    found = _WORDS.get(key) or (_SMS_ONLY.get(key) if channel == "sms" else None)
+    found = _WORDS.get(key) or _BY_CHANNEL.get(channel, {}).get(key)
     if found is None:
         return None
     keyword, language = found
     return Match(keyword, None if stripped.startswith("/") else language)
 
 
-# Replies to a numbered list of options on SMS: "1", "1.", "un", "deux"...
+# Replies to a numbered list of options on SMS and WhatsApp: "1", "1.", "un", "deux"...
 _NUMBERS: dict[str, int] = {
     "un": 1,
     "une": 1,

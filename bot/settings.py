@@ -12,6 +12,7 @@ and exits non-zero instead of starting an app that would silently refuse every w
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -141,6 +142,14 @@ class Settings:
     twilio_messaging_service_sid: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
     sms_max_segments: int = 3
+    # WhatsApp through Twilio (bot/channels/whatsapp.py): its own sender, the same credentials.
+    twilio_whatsapp_from: str = ""  # whatsapp:+E164 (the "whatsapp:" prefix is added if missing)
+    twilio_whatsapp_messaging_service_sid: str = ""
+    # Approved templates sent outside the 24-hour window (bot/channels/window.py): content SIDs
+    # (HX...) per language, and their ContentVariables (a JSON object), if the template has any.
+    whatsapp_template_sid_en: str = ""
+    whatsapp_template_sid_fr: str = ""
+    whatsapp_template_variables: str = ""
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
@@ -151,7 +160,26 @@ class Settings:
 
     @property
     def sms_enabled(self) -> bool:
-        return bool(self.twilio_account_sid and self.twilio_auth_token)
+        # Twilio credentials turn SMS on, unless they are there only for WhatsApp (a WhatsApp
+        # sender and no SMS sender).
+        sms_sender = bool(self.twilio_from_number or self.twilio_messaging_service_sid)
+        return bool(self.twilio_account_sid and self.twilio_auth_token) and (
+            sms_sender or not self.whatsapp_sender_set
+        )
+
+    @property
+    def whatsapp_sender_set(self) -> bool:
+        return bool(self.twilio_whatsapp_from or self.twilio_whatsapp_messaging_service_sid)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token) and self.whatsapp_sender_set
+
+    @property
+    def whatsapp_templates(self) -> dict[str, str]:
+        """Language -> content SID of the approved "you have a message" template."""
+        sids = {"en": self.whatsapp_template_sid_en, "fr": self.whatsapp_template_sid_fr}
+        return {language: sid for language, sid in sids.items() if sid}
 
     @property
     def telegram_enabled(self) -> bool:
@@ -256,12 +284,51 @@ class Settings:
                 r"\+[1-9]\d{6,14}", self.twilio_from_number
             ):
                 out.append("TWILIO_FROM_NUMBER must be an E.164 number (+ and digits)")
+        out += self._whatsapp_problems()
         if self.telegram_enabled and not TELEGRAM_SECRET.match(self.telegram_webhook_secret):
             out.append(
                 "TELEGRAM_WEBHOOK_SECRET must be 32-256 characters of A-Z a-z 0-9 _ - "
                 "(Telegram sends it with every update; generate one with "
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
+        return out
+
+    def _whatsapp_problems(self) -> list[str]:
+        out: list[str] = []
+        if self.whatsapp_sender_set and not (self.twilio_account_sid and self.twilio_auth_token):
+            out.append("WhatsApp needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        if not self.whatsapp_enabled:
+            return out
+        if not self.public_base_url:
+            out.append(
+                "WhatsApp needs PUBLIC_BASE_URL: Twilio signs every webhook with the public "
+                "address, so without it every WhatsApp message would be refused"
+            )
+        if self.twilio_whatsapp_from and not re.fullmatch(
+            r"(whatsapp:)?\+[1-9]\d{6,14}", self.twilio_whatsapp_from
+        ):
+            out.append(
+                "TWILIO_WHATSAPP_FROM must be a WhatsApp sender: whatsapp:+ and digits "
+                "(e.g. whatsapp:+14155238886, the Twilio sandbox)"
+            )
+        for name, sid in (
+            ("WHATSAPP_TEMPLATE_SID_EN", self.whatsapp_template_sid_en),
+            ("WHATSAPP_TEMPLATE_SID_FR", self.whatsapp_template_sid_fr),
+        ):
+            if sid and not re.fullmatch(r"HX[0-9a-fA-F]{32}", sid):
+                out.append(f"{name} must be a Twilio content SID (HX and 32 hex digits)")
+        if self.whatsapp_template_variables:
+            try:
+                variables = json.loads(self.whatsapp_template_variables)
+            except ValueError:
+                variables = None
+            if not isinstance(variables, dict) or not all(
+                isinstance(v, str) and v.strip() for v in variables.values()
+            ):
+                out.append(
+                    "WHATSAPP_TEMPLATE_VARIABLES must be a JSON object of non-empty strings, "
+                    'e.g. {"1": "AVRR"}'
+                )
         return out
 
     @classmethod
@@ -338,6 +405,13 @@ class Settings:
                 "/"
             ),
             sms_max_segments=env.int("SMS_MAX_SEGMENTS", 3),
+            twilio_whatsapp_from=env.str("TWILIO_WHATSAPP_FROM", ""),
+            twilio_whatsapp_messaging_service_sid=env.str(
+                "TWILIO_WHATSAPP_MESSAGING_SERVICE_SID", ""
+            ),
+            whatsapp_template_sid_en=env.str("WHATSAPP_TEMPLATE_SID_EN", ""),
+            whatsapp_template_sid_fr=env.str("WHATSAPP_TEMPLATE_SID_FR", ""),
+            whatsapp_template_variables=env.str("WHATSAPP_TEMPLATE_VARIABLES", ""),
             telegram_bot_token=env.str("TELEGRAM_BOT_TOKEN", ""),
             telegram_webhook_secret=env.str("TELEGRAM_WEBHOOK_SECRET", ""),
             telegram_api_base_url=env.str("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),

@@ -43,7 +43,7 @@ def cost(text: str) -> SmsCost:
 # SMS transliteration (docs/program-content.md): French accents outside GSM-7 (ê, â, î, ô, û,
 # ç, ë, ï, «») would switch a whole reply to UCS-2 (70 instead of 160 characters a segment), so
 # the SMS channel sends ``to_gsm7(text)``. é, è, à, ù and É are in GSM-7 and are kept, so French
-# stays readable. Web and Telegram always send the original text.
+# stays readable. Web, WhatsApp and Telegram send the original text.
 _TRANSLITERATION = {
     "«": '"',
     "»": '"',

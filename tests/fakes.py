@@ -4,6 +4,11 @@ The app's real ``twilio`` and ``python-telegram-bot`` clients talk to these thro
 ``TWILIO_API_BASE_URL`` / ``TELEGRAM_API_BASE_URL``. Each records what it was asked to send and
 can be told to fail the next requests (HTTP 500, 429 with ``retry_after``, Twilio 21610, a
 Telegram 403 "bot was blocked").
+
+WhatsApp on the fake Twilio: ``whatsapp:`` addresses, content-template sends (``ContentSid`` and
+``ContentVariables``, no ``Body``), and its errors: 63016 for a free-form message to an address
+whose window is closed (``window_closed``), 63003 for an address that is not a WhatsApp user
+(``not_whatsapp``), 63007 for a WhatsApp message from a sender that is not one.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class FakeTwilio(LoopbackServer):
         self.requests = 0  # every create call, failed ones included
         self.fail_next: list[int] = []  # HTTP statuses to answer the next calls with
         self.blocked: set[str] = set()  # numbers that answer 21610
+        self.window_closed: set[str] = set()  # WhatsApp addresses refusing free-form (63016)
+        self.not_whatsapp: set[str] = set()  # WhatsApp addresses of no WhatsApp user (63003)
 
     async def _create(self, request: Request) -> JSONResponse:
         auth = request.headers.get("authorization", "")
@@ -59,15 +66,12 @@ class FakeTwilio(LoopbackServer):
                 failure,
             )
         if form.get("To") in self.blocked:
-            return JSONResponse(
-                {
-                    "code": 21610,
-                    "message": "Attempt to send to unsubscribed recipient",
-                    "more_info": "https://www.twilio.com/docs/errors/21610",
-                    "status": 400,
-                },
-                400,
-            )
+            return self._error(21610, "Attempt to send to unsubscribed recipient")
+        refusal = self._whatsapp_refusal(form)
+        if refusal is not None:
+            return refusal
+        if len(form.get("Body", "")) > 1600:
+            return self._error(21617, "The concatenated message body exceeds the 1600 limit")
         sid = "SM" + uuid.uuid4().hex
         with self.lock:
             self.sent.append({**form, "Sid": sid})
@@ -87,8 +91,45 @@ class FakeTwilio(LoopbackServer):
             201,
         )
 
+    @staticmethod
+    def _error(code: int, message: str, status: int = 400) -> JSONResponse:
+        return JSONResponse(
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+            status,
+        )
+
+    def _whatsapp_refusal(self, form: dict[str, str]) -> JSONResponse | None:
+        to = form.get("To", "")
+        if not to.startswith("whatsapp:"):
+            return None
+        if not (form.get("From", "").startswith("whatsapp:") or form.get("MessagingServiceSid")):
+            return self._error(63007, "Twilio could not find a Channel with the From address")
+        if to in self.not_whatsapp:
+            return self._error(63003, "Channel could not find To address")
+        if form.get("ContentSid"):
+            if form.get("Body"):  # the fake's own rule: a template goes without a Body
+                return self._error(0, "fake: send a content template without Body")
+            return None
+        if to in self.window_closed:
+            return self._error(63016, "Outside messaging window; use a template")
+        return None
+
     def bodies(self, to: str | None = None) -> list[str]:
-        return [m["Body"] for m in self.sent if to is None or m["To"] == to]
+        """The texts sent (content-template sends, which have none, left out)."""
+        return [m["Body"] for m in self.sent if "Body" in m and (to is None or m["To"] == to)]
+
+    def contents(self, to: str | None = None) -> list[str]:
+        """What each message sent to ``to`` was, in order: its Body, or ``template:<sid>``."""
+        return [
+            m["Body"] if "Body" in m else f"template:{m['ContentSid']}"
+            for m in self.sent
+            if to is None or m["To"] == to
+        ]
 
 
 class FakeTelegram(LoopbackServer):

@@ -171,6 +171,37 @@ UI: dict[str, dict[str, str]] = {
         "fr": "SMS : un message contient 160 caractères simples, ou seulement 70 dès qu'il y a "
         "un accent comme é ou ç. Soyez bref.",
     },
+    # WhatsApp's 24-hour window (bot/channels/window.py): what happens to a reply sent now.
+    "whatsapp_window_open": {
+        "en": "WhatsApp: the person wrote within the last 24 hours, so your reply is sent now. "
+        "The window closes at {time} unless they write again.",
+        "fr": "WhatsApp : la personne a écrit dans les dernières 24 heures, votre réponse part "
+        "donc maintenant. La fenêtre se ferme à {time} si elle n'écrit pas d'ici là.",
+    },
+    "whatsapp_window_notify": {
+        "en": "WhatsApp: the person last wrote more than 24 hours ago. Your reply will be held; "
+        'they get the approved notice ("You have a new message... reply to read it"), and '
+        "your reply is delivered as soon as they answer.",
+        "fr": "WhatsApp : la personne a écrit il y a plus de 24 heures. Votre réponse sera "
+        "retenue; elle reçoit l'avis approuvé (« Vous avez un nouveau message... répondez pour "
+        "le lire ») et votre réponse lui est remise dès qu'elle répond.",
+    },
+    "whatsapp_window_notified": {
+        "en": "WhatsApp: the window is closed and the person has been notified. {held} "
+        "message(s) wait for their answer; your reply will wait too and go out, in order, as "
+        "soon as they write.",
+        "fr": "WhatsApp : la fenêtre est fermée et la personne a été avisée. {held} message(s) "
+        "attendent sa réponse; votre réponse attendra aussi et partira, dans l'ordre, dès "
+        "qu'elle écrira.",
+    },
+    "whatsapp_window_no_template": {
+        "en": "WhatsApp: the person last wrote more than 24 hours ago and no notice template is "
+        "configured. Your reply will be held until they write again, and they will not be told "
+        "it is waiting.",
+        "fr": "WhatsApp : la personne a écrit il y a plus de 24 heures et aucun modèle d'avis "
+        "n'est configuré. Votre réponse sera retenue jusqu'à ce qu'elle écrive de nouveau, sans "
+        "qu'elle sache qu'un message l'attend.",
+    },
     "close": {"en": "Close", "fr": "Fermer"},
     "outcome": {"en": "Outcome", "fr": "Résultat"},
     "reopen": {"en": "Reopen", "fr": "Rouvrir"},
@@ -311,6 +342,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         "web": {"en": "Web chat", "fr": "Clavardage Web"},
         "sms": {"en": "SMS", "fr": "SMS"},
         "telegram": {"en": "Telegram", "fr": "Telegram"},
+        "whatsapp": {"en": "WhatsApp", "fr": "WhatsApp"},
     },
     "language": {
         "en": {"en": "English", "fr": "Anglais"},
@@ -320,6 +352,11 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         "queued": {"en": "queued", "fr": "en file"},
         "sent": {"en": "sent", "fr": "envoyé"},
         "delivered": {"en": "delivered", "fr": "remis"},
+        "read": {"en": "read", "fr": "lu"},
+        "held": {
+            "en": "held until the person writes (WhatsApp)",
+            "fr": "retenu jusqu'à ce que la personne écrive (WhatsApp)",
+        },
         "failed": {"en": "not delivered", "fr": "non remis"},
     },
     "role": {

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Part, Sender, SendError
+from bot.channels.window import Gate
 from bot.conversation import ConversationService
 from bot.engine import Reply
 from bot.store.channels import (
@@ -57,8 +58,11 @@ class Outbox:
         max_attempts: int,
         retry_base_seconds: float,
         poll_seconds: float,
+        gates: dict[str, Gate] | None = None,
     ) -> None:
         self._sessions = sessions
+        # A channel's own rule on when a delivery may go (WhatsApp's 24-hour window).
+        self.gates: dict[str, Gate] = gates or {}
         self.senders = senders
         self._conversations = conversations
         self._max_attempts = max_attempts
@@ -218,7 +222,11 @@ class Outbox:
             log.info("delivery suppressed (opted out) delivery=%s", delivery.id)
             return True
         sender = self.senders[delivery.channel]
+        gate = self.gates.get(delivery.channel)
         try:
+            # The channel's gate (bot/channels/window.py) may hold it, and send what goes instead.
+            if gate is not None and not await gate.admit(delivery, contact, sender):
+                return False
             provider_id = await sender.send(contact.address, Part(delivery.text, delivery.extra))
         except SendError as exc:
             return await self._failed(delivery, contact.id, exc)
@@ -321,6 +329,8 @@ class Outbox:
                 message = await s.get(Message, delivery.message_id)
                 if message is not None and status == "delivered":
                     message.status = OutboundStatus.DELIVERED
+                elif message is not None and status == "read":  # WhatsApp's blue ticks
+                    message.status = OutboundStatus.READ
                 elif message is not None and status in ("failed", "undelivered"):
                     message.status = OutboundStatus.FAILED
             conversation = await s.get(Conversation, delivery.conversation_id)

@@ -1,9 +1,12 @@
-"""The channel simulator behind ``/chat``: how replies look on SMS and on Telegram.
+"""The channel simulator behind ``/chat``: how replies look on SMS, WhatsApp and Telegram.
 
-    POST /channels/preview  {"channel": "sms" | "telegram", "language": "en" | "fr",
+    POST /channels/preview  {"channel": "sms" | "whatsapp" | "telegram", "language": "en" | "fr",
                              "replies": [{"text": "...", "buttons": [{"title", "payload"}]}]}
       -> 200 {"messages": [{"text": "...", "encoding": "GSM-7", "segments": 1,
                             "keyboard": [[{"text": "...", "callback_data": "..."}]]}]}
+
+(SMS parts carry ``encoding`` and ``segments``, WhatsApp parts ``chars``, Telegram parts
+``keyboard``.)
 
 It calls the channels' own renderers, so content editors see exactly what would be sent.
 
@@ -27,7 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot import sms as sms_cost
-from bot.channels import sms, telegram
+from bot.channels import sms, telegram, whatsapp
 from bot.channels.base import storable
 from bot.engine import Button, Reply
 from bot.http_guard import client_address, json_error, too_many_requests
@@ -36,6 +39,7 @@ from bot.i18n import both
 router = APIRouter(prefix="/channels", tags=["simulator"])
 MAX_REPLIES = 20
 MAX_BUTTONS = 10
+CHANNELS = ("sms", "whatsapp", "telegram")
 
 
 def _error(message: str) -> JSONResponse:
@@ -77,6 +81,9 @@ def render(channel: str, language: str, replies: list[Reply], max_segments: int)
                 messages.append(
                     {"text": part.text, "encoding": cost.encoding, "segments": cost.segments}
                 )
+        elif channel == "whatsapp":
+            for part in whatsapp.render(reply, language):  # type: ignore[arg-type]
+                messages.append({"text": part.text, "chars": len(part.text)})
         else:
             for part in telegram.render(reply):
                 keyboard = (part.extra or {}).get("keyboard", [])
@@ -102,9 +109,10 @@ async def preview(request: Request) -> JSONResponse:
         return _error("The body must be a JSON object.")
     channel, language = data.get("channel"), data.get("language", "en")
     replies = _replies(data.get("replies"), settings.max_text_chars)
-    if channel not in ("sms", "telegram") or language not in ("en", "fr") or replies is None:
+    if channel not in CHANNELS or language not in ("en", "fr") or replies is None:
         return _error(
-            'Send {"channel": "sms"|"telegram", "language": "en"|"fr", "replies": [...]}: at most '
+            'Send {"channel": "sms"|"whatsapp"|"telegram", "language": "en"|"fr", '
+            '"replies": [...]}: at most '
             f"{MAX_REPLIES} replies of at most {settings.max_text_chars} characters and "
             f"{MAX_BUTTONS} buttons each."
         )

@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
-from bot.channels import sms, telegram
+from bot.channels import sms, telegram, whatsapp
 from bot.channels.base import Pipeline, Sender
 from bot.channels.outbox import Outbox
+from bot.channels.window import Gate, WhatsAppWindow
 from bot.conversation import ConversationService
 from bot.settings import Settings
+from bot.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ class Channels:
     pipeline: Pipeline
     outbox: Outbox
     telegram: Application | None
+    window: WhatsAppWindow | None = None  # WhatsApp's 24-hour window (None: WhatsApp off)
 
 
 @contextlib.asynccontextmanager
@@ -35,11 +39,30 @@ async def open_channels(
     conversations: ConversationService,
     *,
     run_worker: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Channels]:
+    """``clock``: the time WhatsApp's 24-hour window is measured with (tests move it)."""
     senders: dict[str, Sender] = {}
+    gates: dict[str, Gate] = {}
+    window: WhatsAppWindow | None = None
     application: Application | None = None
     if settings.sms_enabled:
         senders[sms.CHANNEL] = sms.TwilioSender(settings)
+    if settings.whatsapp_enabled:
+        senders[whatsapp.CHANNEL] = whatsapp.WhatsAppSender(settings)
+        window = WhatsAppWindow(
+            sessions,
+            settings.whatsapp_templates,
+            settings.whatsapp_template_variables,
+            channel=whatsapp.CHANNEL,
+            clock=clock,
+        )
+        gates[whatsapp.CHANNEL] = window
+        if not window.has_template:
+            log.warning(
+                "whatsapp: no template configured (WHATSAPP_TEMPLATE_SID_EN/FR): messages held "
+                "outside the 24-hour window wait silently until the person writes"
+            )
     if settings.telegram_enabled:
         application = telegram.build_application(settings)
         await application.initialize()  # calls getMe: fails fast on a wrong token or URL
@@ -52,6 +75,7 @@ async def open_channels(
         max_attempts=settings.outbox_max_attempts,
         retry_base_seconds=settings.outbox_retry_base_seconds,
         poll_seconds=settings.outbox_poll_seconds,
+        gates=gates,
     )
     for name in senders:  # replies the retry worker produced later go out at once
         conversations.delivery_hooks[name] = lambda _c, _id: _wake(outbox)
@@ -60,7 +84,7 @@ async def open_channels(
     if senders:
         log.info("channels on: %s", ", ".join(sorted(senders)))
     try:
-        yield Channels(pipeline, outbox, application)
+        yield Channels(pipeline, outbox, application, window)
     finally:
         await pipeline.drain()
         if worker is not None:

@@ -93,3 +93,23 @@ class Delivery(Base):
     error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChannelWindow(Base):
+    """WhatsApp's 24-hour customer-service window for one contact (``bot/channels/window.py``).
+
+    ``last_inbound_at``: when the person last wrote (the window is open for 24 hours after it).
+    ``notified_at``: when the approved template ("you have a message, reply to read it") went out
+    since then, so that it goes out once. ``refused_at``: Twilio answered 63016 (outside the
+    window) since then, whatever our clock said. A new message from the person resets both.
+    No personal data (times only); deleted with the contact.
+    """
+
+    __tablename__ = "channel_windows"
+
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_inbound_at: Mapped[datetime] = mapped_column()
+    notified_at: Mapped[datetime | None] = mapped_column()
+    refused_at: Mapped[datetime | None] = mapped_column()

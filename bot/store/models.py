@@ -45,6 +45,7 @@ class OutboundStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
+    READ = "read"  # WhatsApp read receipts
     FAILED = "failed"
 
 

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from bot.caseworker import audit, i18n, service
 from bot.caseworker.replies import OptedOut, send_reply
 from bot.caseworker.routes.common import Ctx, Forbidden, Signed, back_to, flash, templates
+from bot.channels import window as whatsapp_window
 from bot.intake import vocabulary
-from bot.store.models import Author
+from bot.store.models import Author, utcnow
 
 router = APIRouter()
 
@@ -23,11 +24,22 @@ MAX_MESSAGE_ID = 2**31 - 1  # messages.id is an INTEGER: a larger ?after= is a 4
 # -- one referral --------------------------------------------------------------------------
 
 
+async def _window(ctx: Ctx, v: service.ReferralView) -> whatsapp_window.View | None:
+    """On WhatsApp: is the 24-hour window open, and what will happen to a reply written now."""
+    if v.conversation.channel != "whatsapp":
+        return None
+    gate = getattr(ctx.request.app.state.channels, "window", None)
+    state = await whatsapp_window.read_state(ctx.s, v.contact.id)
+    now = gate.clock() if gate is not None else utcnow()
+    return whatsapp_window.describe(state, now, gate is not None and gate.has_template)
+
+
 async def _referral_page(ctx: Ctx, referral_id: str, revealed: bool = False) -> Response:
     try:
         v = await service.view(ctx.s, referral_id)
     except service.ActionError as exc:
         raise Forbidden(ctx.lang, "not_found", 404) from exc
+    window = await _window(ctx, v)
     audit.record(ctx.s, ctx.user, "reveal_contact" if revealed else "view", referral_id)
     await ctx.s.commit()
     catalogue = service.flag_catalogue(ctx.settings.screening_rules_path)
@@ -45,6 +57,7 @@ async def _referral_page(ctx: Ctx, referral_id: str, revealed: bool = False) -> 
         error=flash(ctx.request, "error"),
         last_id=v.messages[-1].id if v.messages else 0,
         max_reply=ctx.settings.max_text_chars,
+        window=window,
     )
 
 
