@@ -89,27 +89,28 @@ def _banner(settings: Settings, rasa_line: str) -> str:
     )
 
 
-def _app_port(settings: Settings, *others: tuple[str, str, int]):  # type: ignore[no-untyped-def]
-    """Claim the app's port (bound now, handed to uvicorn: nobody can take it meanwhile) after
-    checking that every other port the command needs is free; ``PortInUse`` otherwise."""
+def _check_ports(settings: Settings, *others: tuple[str, str, int]) -> None:
+    """Every port the command needs is free now, or ``PortInUse`` names each taken one."""
     from bot.runtime import ports
 
-    needs = [ports.Need(*other) for other in others]
+    needs = [ports.Need("APP_PORT", settings.app_host, settings.app_port)]
+    ports.require_free(needs + [ports.Need(*other) for other in others])
+
+
+def _app_socket(settings: Settings):  # type: ignore[no-untyped-def]
+    """The app's listening socket, bound only when the app is ready to answer (while Rasa
+    loads, connections are refused rather than left hanging); ``PortInUse`` if it was taken
+    meanwhile."""
+    from bot.runtime import ports
+
     try:
-        sock = ports.bind(settings.app_host, settings.app_port)
+        return ports.bind(settings.app_host, settings.app_port)
     except OSError:
-        needs.insert(0, ports.Need("APP_PORT", settings.app_host, settings.app_port))
-        ports.require_free(needs)  # raises, naming every taken port
+        _check_ports(settings)
         raise
-    try:
-        ports.require_free(needs)
-    except ports.PortInUse:
-        sock.close()
-        raise
-    return sock
 
 
-async def _run_embedded(settings: Settings, model: Path, sock, signals) -> None:  # type: ignore[no-untyped-def]
+async def _run_embedded(settings: Settings, model: Path, signals) -> None:  # type: ignore[no-untyped-def]
     """Rasa and the action server (supervised), then the app, until SIGTERM / SIGINT."""
     from bot.app import create_app
     from bot.runtime import process_life
@@ -139,7 +140,8 @@ async def _run_embedded(settings: Settings, model: Path, sock, signals) -> None:
         _progress(_banner(settings, rasa_line))
         health = StackHealth(settings, model.name, supervisor)
         app = create_app(settings, stack_health=health)
-        await process_life.serve_app(app, sock, stop, log_level=settings.log_level.lower())
+        with _app_socket(settings) as sock:
+            await process_life.serve_app(app, sock, stop, log_level=settings.log_level.lower())
     finally:
         _progress("[run] stopping Rasa and the action server")
         await supervisor.stop()
@@ -155,17 +157,14 @@ def cmd_run(_args: argparse.Namespace) -> int:
         try:
             # Rasa's HTTP API token: RASA_AUTH_TOKEN, or a new one for this run
             settings = replace(Settings.from_env(), rasa_auth_token=run_rasa_token())
-            sock = _app_port(
+            _check_ports(
                 settings,
                 ("RASA_PORT", settings.rasa_host, settings.rasa_port),
                 ("ACTIONS_PORT", settings.actions_host, settings.actions_port),
             )
-            try:
-                migrate.upgrade(settings.database_url)
-                model = training.ensure_model(settings.model_dir, progress=_progress)
-                asyncio.run(_run_embedded(settings, model, sock, signals))
-            finally:
-                sock.close()
+            migrate.upgrade(settings.database_url)
+            model = training.ensure_model(settings.model_dir, progress=_progress)
+            asyncio.run(_run_embedded(settings, model, signals))
         except process_life.Shutdown:
             pass
     _progress("[run] stopped")
@@ -211,7 +210,7 @@ def cmd_serve(_args: argparse.Namespace) -> int:
                 raise RuntimeError(
                     "the database is not at the latest revision: run `intake migrate` first"
                 )
-            sock = _app_port(settings)
+            sock = _app_socket(settings)
             try:
                 rasa_line = (
                     f"  Rasa:          {settings.rasa_url} (expects model "

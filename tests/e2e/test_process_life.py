@@ -45,6 +45,31 @@ class Run:
         return self.log.read_text(errors="replace")
 
 
+def test_sigint_while_rasa_loads_stops_everything(tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM) during the start-up, with the children starting: a clean stop too."""
+    training.ensure_model(Settings.from_env().model_dir)
+    ports = {"APP_PORT": free_port(), "RASA_PORT": free_port(), "ACTIONS_PORT": free_port()}
+    log = tmp_path / "intake.log"
+    process = start_intake(["run"], intake_env(tmp_path, **ports), log)
+    try:
+        children = wait_until(
+            lambda: len(descendants(process.pid)) >= 2 and descendants(process.pid),
+            120,
+            "children started",
+        )
+        assert healthy(f"http://127.0.0.1:{ports['APP_PORT']}") is None  # still loading
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0, log.read_text(errors="replace")[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    wait_until(lambda: not any(alive(pid) for pid in children), 10, "children gone")
+    for setting, port in ports.items():
+        assert port_free(port), f"{setting} {port} still listening"
+    assert "[run] stopping Rasa and the action server" in log.read_text(errors="replace")
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     training.ensure_model(Settings.from_env().model_dir)  # the model the e2e stack shares

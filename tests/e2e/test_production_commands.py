@@ -1,0 +1,106 @@
+"""The production commands, each its own process as systemd runs them (deploy/systemd/):
+``intake actions``, ``intake rasa`` (the real Rasa, the shared trained model) and ``intake
+serve`` start with the same settings, answer their health endpoints, carry a conversation
+through all three, and stop on SIGTERM with status 0, leaving no port open."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.runtime import training
+from bot.settings import Settings
+from tests.helpers import free_port
+from tests.process_support import (
+    alive,
+    descendants,
+    get_json,
+    healthy,
+    intake_env,
+    port_free,
+    run_intake,
+    start_intake,
+    stop,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen]]:
+    processes: list[subprocess.Popen] = []
+    yield processes
+    for process in processes:  # a failed test: nothing left behind
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_rasa_and_actions_run_as_separate_processes(
+    tmp_path: Path, started: list[subprocess.Popen]
+) -> None:
+    model = training.ensure_model(Settings.from_env().model_dir)  # shared with the e2e stack
+    app_port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    token = secrets.token_urlsafe(32)
+    env = intake_env(
+        tmp_path,
+        RASA_AUTH_TOKEN=token,
+        APP_PORT=app_port,
+        RASA_PORT=rasa_port,
+        ACTIONS_PORT=actions_port,
+        RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        ACTIONS_URL=f"http://127.0.0.1:{actions_port}",
+    )
+    assert run_intake(["migrate"], env).returncode == 0
+    log = tmp_path / "commands.log"
+    actions = start_intake(["actions"], env, log)
+    rasa = start_intake(["rasa"], env, log)
+    started += [actions, rasa]
+
+    def answers(url: str, **params: str) -> bool:
+        answer = get_json(url, **params)
+        return answer is not None and answer[0] == 200
+
+    wait_until(lambda: answers(f"http://127.0.0.1:{actions_port}/health"), 60, "actions up")
+    rasa_status = f"http://127.0.0.1:{rasa_port}/status"
+    wait_until(lambda: answers(rasa_status, token=token), 240, "rasa up")
+    assert get_json(rasa_status, token=token)[1]["model_file"] == model.name  # type: ignore[index]
+    # `intake rasa` became Rasa (exec): the pid systemd watches is the server itself.
+    cmdline = Path(f"/proc/{rasa.pid}/cmdline").read_bytes().split(b"\0")
+    assert b"run" in cmdline and any(b".venv-rasa" in a for a in cmdline)
+    assert token.encode() not in b" ".join(cmdline)
+
+    serve = start_intake(["serve"], env, log)
+    started.append(serve)
+    url = f"http://127.0.0.1:{app_port}"
+    body = wait_until(lambda: healthy(url), 60, "serve healthy")
+    assert body["rasa"]["state"] == "up" and body["rasa"]["managed"] is False
+    assert body["rasa"]["model"] == body["rasa"]["expected_model"] == model.name
+    assert body["action_server"]["state"] == "up"
+    assert not descendants(serve.pid)  # the app alone: it started nothing
+    # A program question goes app -> Rasa -> action server (the answer comes from the pack).
+    reply = httpx.post(
+        f"{url}/channels/web/messages",
+        json={"user": "split-processes", "text": "who runs the program"},
+        timeout=60,
+    )
+    assert reply.status_code == 200
+    assert "IOM" in " ".join(r["text"] for r in reply.json()["replies"])
+
+    # The action server down: the app says so.
+    assert stop(actions) == 0, log.read_text(errors="replace")[-3000:]
+    answer = wait_until(lambda: (a := get_json(f"{url}/healthz")) and a[0] == 503 and a, 20, "503")
+    assert answer[1]["action_server"]["state"] == "down"
+    assert answer[1]["rasa"]["state"] == "up"
+
+    for process in (serve, rasa):
+        assert stop(process) == 0, log.read_text(errors="replace")[-3000:]
+    for port in (app_port, rasa_port, actions_port):
+        assert port_free(port)
+    assert not any(alive(p.pid) for p in started)
