@@ -132,6 +132,8 @@ def create_app(
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
+                if stack_health is not None:
+                    await stack_health.aclose()
 
     app = FastAPI(
         title="AVRR intake assistant",

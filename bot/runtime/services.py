@@ -12,6 +12,7 @@ only ``intake``, which stops them in order, and stopping one stops everything it
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -29,6 +30,8 @@ from bot.runtime import rasa_env
 from bot.runtime.ports import connect_host
 from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings
 from bot.store.db import ensure_sqlite_dir
+
+log = logging.getLogger(__name__)
 
 
 def tracker_store_config(url: str) -> dict:
@@ -227,15 +230,24 @@ class Services:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, name: str | None = None, timeout: float = 20.0) -> None:
-        """Stop one child (or all, the action server after Rasa): SIGTERM to its process
-        group, wait up to ``timeout``, then SIGKILL what is left of the group."""
+        """Stop one child (or all, together): SIGTERM to each process group, wait up to
+        ``timeout``, then SIGKILL what is left of a group."""
         if name is None or name == "rasa":
             (self.settings.data_dir / RASA_TOKEN_FILE).unlink(missing_ok=True)
-        keys = [name] if name else sorted(self.processes, key=lambda k: k != "rasa")
-        for key in keys:
-            process = self.processes.pop(key, None)
-            if process is not None:
-                stop_group(process, timeout)
+        keys = [name] if name else list(self.processes)
+        stopping = [(k, p) for k in keys if (p := self.processes.pop(k, None)) is not None]
+        started = time.monotonic()
+        for _key, process in stopping:  # all at once: the app that used them is stopped
+            _terminate_group(process)
+        for key, process in stopping:
+            stop_group(process, max(0.0, started + timeout - time.monotonic()), terminate=False)
+            log.info(
+                "%s (pid %d) stopped after %.1f s, status %s",
+                key,
+                process.pid,
+                time.monotonic() - started,
+                process.returncode,
+            )
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -251,13 +263,19 @@ def _group_alive(pgid: int) -> bool:
     return _signal_group(pgid, 0)
 
 
-def stop_group(process: subprocess.Popen, timeout: float = 20.0) -> None:
-    """SIGTERM to the process group ``process`` leads, wait up to ``timeout`` for the whole
-    group to be gone, then SIGKILL whatever remains (also after the leader died alone: a
-    worker it forked must not keep the port)."""
+def _terminate_group(process: subprocess.Popen) -> None:
     pgid = process.pid  # start_new_session: the child leads its own group
     if process.poll() is None or _group_alive(pgid):
         _signal_group(pgid, signal.SIGTERM)
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 20.0, *, terminate: bool = True) -> None:
+    """SIGTERM to the process group ``process`` leads (unless ``terminate`` is False: already
+    sent), wait up to ``timeout`` for the whole group to be gone, then SIGKILL whatever
+    remains (also after the leader died alone: a worker it forked must not keep the port)."""
+    pgid = process.pid
+    if terminate:
+        _terminate_group(process)
     deadline = time.monotonic() + timeout
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(max(0.0, deadline - time.monotonic()))

@@ -28,6 +28,9 @@ from bot.runtime.services import Services, stop_group
 
 log = logging.getLogger(__name__)
 
+# A fresh connection per check: one kept from before a restart would fail once.
+NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
+
 NAMES = ("actions", "rasa")
 
 
@@ -52,6 +55,7 @@ class Supervisor:
         default_factory=lambda: {name: ChildStatus() for name in NAMES}
     )
     _watchers: list[asyncio.Task] = field(default_factory=list)
+    _client: httpx.AsyncClient | None = None  # one for every probe (making one costs ~0.1 s)
 
     @property
     def expected_model(self) -> str:
@@ -61,6 +65,7 @@ class Supervisor:
         """Start both and wait until both are ready; raise ``RuntimeError`` with the log tail
         when one exits or is not ready in time (a first start is not retried: the operator
         sees why at once). Then watch them."""
+        self._client = httpx.AsyncClient(timeout=3.0, limits=NO_KEEPALIVE)
         for name in NAMES:
             self._spawn(name)
         results = await asyncio.gather(*(self._wait_ready(name) for name in NAMES))
@@ -81,6 +86,9 @@ class Supervisor:
         await asyncio.to_thread(self.services.stop)
         for child in self.children.values():
             child.state, child.pid, child.up_since = "stopped", None, None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def owns_listener(self, name: str) -> bool | None:
         """Does the process listening on the child's port belong to the child we started?
@@ -103,18 +111,20 @@ class Supervisor:
     async def probe(self, name: str) -> bool:
         """One readiness check of the child we started."""
         settings = self.services.settings
+        client = self._client
+        if client is None:
+            return False
         try:
-            async with httpx.AsyncClient(timeout=3.0) as client:
-                if name == "rasa":
-                    response = await client.get(
-                        f"{self.services.rasa_url}/status",
-                        params=api_params(settings.rasa_auth_token),
-                    )
-                    model = response.json().get("model_file") if response.is_success else None
-                    answered = bool(model) and Path(model).name == self.expected_model
-                else:
-                    response = await client.get(f"{self.services.actions_url}/health")
-                    answered = response.status_code == 200
+            if name == "rasa":
+                response = await client.get(
+                    f"{self.services.rasa_url}/status",
+                    params=api_params(settings.rasa_auth_token),
+                )
+                model = response.json().get("model_file") if response.is_success else None
+                answered = bool(model) and Path(model).name == self.expected_model
+            else:
+                response = await client.get(f"{self.services.actions_url}/health")
+                answered = response.status_code == 200
         except (httpx.HTTPError, ValueError):
             return False
         return answered and await asyncio.to_thread(self.owns_listener, name) is not False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,11 @@ def test_a_killed_child_is_restarted_and_counted(run: Run, name: str) -> None:
 def test_sigterm_stops_rasa_the_action_server_and_the_app(run: Run) -> None:
     children = descendants(run.process.pid)
     assert len(children) >= 2
+    started = time.monotonic()
     assert stop(run.process) == 0, run.log_text()[-3000:]
+    elapsed = time.monotonic() - started
+    print(f"intake run stopped {elapsed:.1f} s after SIGTERM")  # a measurement (pytest -s)
+    assert elapsed < 40  # the app, then Rasa and the action server: 20 s each at most, together
     wait_until(lambda: not any(alive(pid) for pid in children), 10, "children gone")
     for setting, port in run.ports.items():
         assert port_free(port), f"{setting} {port} still listening"
