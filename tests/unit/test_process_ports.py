@@ -128,3 +128,31 @@ def test_rasa_needs_the_token_and_a_model(tmp_path: Path) -> None:
 def test_actions_refuses_a_taken_port(tmp_path: Path, taken: int) -> None:
     result = run_intake(["actions"], intake_env(tmp_path, ACTIONS_PORT=taken))
     assert result.returncode == 1 and f"port {taken} (ACTIONS_PORT)" in result.stderr
+
+
+def test_a_signal_raises_shutdown_before_the_loop_and_sets_the_event_after() -> None:
+    import asyncio
+    import os
+
+    import uvicorn
+
+    from bot.runtime import process_life
+
+    # The uvicorn method AppServer replaces must still be the one uvicorn's serve() calls.
+    assert "capture_signals" in vars(uvicorn.Server)
+    before = signal.getsignal(signal.SIGTERM)
+    with process_life.handled_signals(), pytest.raises(process_life.Shutdown) as raised:
+        os.kill(os.getpid(), signal.SIGTERM)
+        wait_until(lambda: False, 5, "the handler to raise", interval=0.01)
+    assert raised.value.signum == signal.SIGTERM
+
+    async def in_the_loop() -> None:
+        with process_life.handled_signals() as signals:
+            stop = asyncio.Event()
+            signals.notify(asyncio.get_running_loop(), stop)
+            os.kill(os.getpid(), signal.SIGINT)
+            await asyncio.wait_for(stop.wait(), 5)
+            assert signals.received == signal.SIGINT
+
+    asyncio.run(in_the_loop())
+    assert signal.getsignal(signal.SIGTERM) == before  # restored
