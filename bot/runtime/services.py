@@ -81,9 +81,13 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Several Rasa servers started at once on one machine (deploy/) write the same files: a
-    reader never sees one half-written."""
+    reader never sees one half-written. Readable by this user only: the tracker store's
+    database password may be in it."""
     partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(text)
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
     os.replace(partial, path)
 
 
