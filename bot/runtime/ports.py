@@ -144,12 +144,28 @@ def listener_pids(port: int) -> set[int] | None:
     return pids
 
 
+def tree_sockets(root_pid: int) -> set[int]:
+    """Inodes of the sockets ``root_pid`` and its descendants hold (cheap: their fd tables)."""
+    found: set[int] = set()
+    for pid in process_tree(root_pid):
+        found |= _socket_inodes(pid)
+    return found
+
+
 def listener_is_in_tree(port: int, root_pid: int) -> bool | None:
     """Does the process listening on ``port`` belong to ``root_pid``'s tree? True / False;
-    None when /proc cannot tell. Reads only the tree's own descriptors (cheap for /healthz)."""
+    None when /proc cannot tell."""
+    return (
+        listeners_in_tree(port, root_pid) is not None if (PROC / "net" / "tcp").exists() else None
+    )
+
+
+def listeners_in_tree(port: int, root_pid: int) -> set[int] | None:
+    """The inodes of ``root_pid``'s tree's sockets listening on ``port``; None if none (or no
+    /proc). Reading /proc/net/tcp costs tens of ms on a busy machine: callers keep the answer
+    and check later with ``tree_sockets`` alone (a listening socket its owner still holds is
+    still the listener: nobody else can listen on that port meanwhile)."""
     if not (PROC / "net" / "tcp").exists():
         return None
-    inodes = listening_inodes(port)
-    if not inodes:
-        return False
-    return any(_socket_inodes(pid) & inodes for pid in process_tree(root_pid))
+    ours = listening_inodes(port) & tree_sockets(root_pid)
+    return ours or None

@@ -56,6 +56,7 @@ class Supervisor:
     )
     _watchers: list[asyncio.Task] = field(default_factory=list)
     _client: httpx.AsyncClient | None = None  # one for every probe (making one costs ~0.1 s)
+    _listeners: dict[str, set[int]] = field(default_factory=dict)  # name -> verified inodes
 
     @property
     def expected_model(self) -> str:
@@ -94,12 +95,19 @@ class Supervisor:
         """Does the process listening on the child's port belong to the child we started?
         None when it cannot be told (no /proc) or nothing was started."""
         pid = self.children[name].pid
-        if pid is None:
+        if pid is None or not ports.PROC.joinpath("net", "tcp").exists():
             return None
-        return ports.listener_is_in_tree(self.services.port(name), pid)
+        known = self._listeners.get(name)
+        if known and known & ports.tree_sockets(pid):
+            return True  # the listener found before is still held by the same child
+        found = ports.listeners_in_tree(self.services.port(name), pid)
+        if found:
+            self._listeners[name] = found
+        return found is not None
 
     def _spawn(self, name: str) -> None:
         getattr(self.services, f"start_{name}")()
+        self._listeners.pop(name, None)
         child = self.children[name]
         child.state = "restarting" if child.restarts else "starting"
         child.pid, child.up_since = self.services.processes[name].pid, None

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.runtime import training
@@ -103,6 +104,13 @@ def test_healthz_names_the_processes_it_started_and_the_model(run: Run) -> None:
     assert rasa["model"] == rasa["expected_model"] == expected and rasa["model_id"]
     assert actions["state"] == "up" and actions["restarts"] == 0
     assert body["status"] == "ok" and body["database"] == "ok"
+    timings = []
+    with httpx.Client(base_url=run.url, timeout=10) as client:
+        for _ in range(5):
+            started = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            timings.append(time.perf_counter() - started)
+    print(f"/healthz under intake run: {', '.join(f'{t * 1000:.0f}' for t in timings)} ms")
 
 
 def test_a_second_run_refuses_the_ports_the_first_one_holds(run: Run) -> None:

@@ -156,3 +156,20 @@ def test_a_signal_raises_shutdown_before_the_loop_and_sets_the_event_after() -> 
 
     asyncio.run(in_the_loop())
     assert signal.getsignal(signal.SIGTERM) == before  # restored
+
+
+def test_the_supervisor_checks_a_listener_once_then_by_its_own_sockets(
+    tmp_path: Path, taken: int
+) -> None:
+    import os
+    from dataclasses import replace
+
+    settings = replace(Settings(), rasa_port=taken, actions_port=free_port())
+    supervisor = Supervisor(Services(settings, tmp_path / "m.tar.gz", tmp_path))
+    assert supervisor.owns_listener("rasa") is None  # nothing started
+    supervisor.children["rasa"].pid = os.getpid()  # "our child" holds the port
+    assert supervisor.owns_listener("rasa") is True
+    assert supervisor._listeners["rasa"] == ports.listening_inodes(taken)
+    assert supervisor.owns_listener("rasa") is True  # from the kept inode
+    supervisor.children["actions"].pid = os.getpid()
+    assert supervisor.owns_listener("actions") is False  # nothing listens on its port
