@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from fastapi import FastAPI, Request
@@ -32,6 +33,9 @@ from bot.http_guard import GuardMiddleware, json_error
 from bot.ratelimit import RateLimits
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import create_engine, session_factory
+
+if TYPE_CHECKING:
+    from bot.runtime.health import StackHealth
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,14 @@ async def _retry_worker(service: ConversationService, interval: float) -> None:
             log.exception("retry worker round failed")
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_worker: bool = True,
+    stack_health: StackHealth | None = None,
+) -> FastAPI:
+    """``stack_health`` (``intake run`` / ``intake serve``): ``/healthz`` also checks that the
+    Rasa and the action server it reaches are the expected ones and reports their state."""
     settings = settings or Settings.from_env()
     logging_setup.configure(settings.log_level)
 
@@ -121,6 +132,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
+                if stack_health is not None:
+                    await stack_health.aclose()
 
     app = FastAPI(
         title="AVRR intake assistant",
@@ -159,21 +172,31 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:
-        """200 only when the database and the engine (Rasa, with a model loaded) both answer."""
+        """200 only when the database and the engine (Rasa, with a model loaded) both answer;
+        with ``stack_health``, Rasa must be the expected one with the expected model, and the
+        action server must answer too ("rasa" and "action_server" say what is happening)."""
         database_ok = True
         try:
             async with request.app.state.db.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:
             database_ok = False
-        engine_ok = await request.app.state.engine.is_ready()
-        ok = database_ok and engine_ok
+        extra: dict = {}
+        if stack_health is None:
+            engine_ok = await request.app.state.engine.is_ready()
+            ok = database_ok and engine_ok
+        else:
+            rasa, actions = await stack_health.report()
+            extra = {"rasa": rasa, "action_server": actions}
+            engine_ok = rasa["state"] == "up"
+            ok = database_ok and engine_ok and actions["state"] == "up"
         return JSONResponse(
             status_code=200 if ok else 503,
             content={
                 "status": "ok" if ok else "unavailable",
                 "database": "ok" if database_ok else "unavailable",
                 "engine": "ok" if engine_ok else "unavailable",
+                **extra,
             },
         )
 

@@ -1,6 +1,9 @@
 """``intake``: the command line of the assistant.
 
-intake run        start Rasa, the action server and the app (Ctrl-C stops them all)
+intake run        start Rasa, the action server and the app (Ctrl-C / SIGTERM stops them all)
+intake serve      the app alone, against the Rasa at RASA_URL (production; see deploy/)
+intake rasa       the Rasa server alone (production)
+intake actions    the action server alone (production)
 intake shell      talk to the assistant in the terminal, through the full pipeline
 intake train      build the Rasa environment if needed and train (skipped when unchanged)
 intake migrate    create or upgrade the app's database
@@ -69,41 +72,200 @@ def _running_services(settings: Settings) -> Iterator[None]:
         services.stop()
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
-    import uvicorn
+def _banner(settings: Settings, rasa_line: str) -> str:
+    base = f"http://{settings.app_host}:{settings.app_port}"
+    return "\n".join(
+        [
+            "",
+            f"  Web chat:      {base}/chat",
+            f"  Caseworkers:   {base}/caseworker/ (accounts: intake user create)",
+            f"  Health:        {base}/healthz",
+            f"  API schema:    {base}/openapi.json",
+            rasa_line,
+            f"  Logs:          {settings.data_dir / 'logs'}",
+            "  Press Ctrl-C to stop everything.",
+            "",
+        ]
+    )
 
+
+def _check_ports(settings: Settings, *others: tuple[str, str, int]) -> None:
+    """Every port the command needs is free now, or ``PortInUse`` names each taken one."""
+    from bot.runtime import ports
+
+    needs = [ports.Need("APP_PORT", settings.app_host, settings.app_port)]
+    ports.require_free(needs + [ports.Need(*other) for other in others])
+
+
+def _app_socket(settings: Settings):  # type: ignore[no-untyped-def]
+    """The app's listening socket, bound only when the app is ready to answer (while Rasa
+    loads, connections are refused rather than left hanging); ``PortInUse`` if it was taken
+    meanwhile."""
+    from bot.runtime import ports
+
+    try:
+        return ports.bind(settings.app_host, settings.app_port)
+    except OSError:
+        _check_ports(settings)
+        raise
+
+
+async def _run_embedded(settings: Settings, model: Path, signals) -> None:  # type: ignore[no-untyped-def]
+    """Rasa and the action server (supervised), then the app, until SIGTERM / SIGINT."""
     from bot.app import create_app
+    from bot.runtime import process_life
+    from bot.runtime.health import StackHealth
+    from bot.runtime.services import Services
+    from bot.runtime.supervisor import Supervisor
+
+    stop = asyncio.Event()
+    signals.notify(asyncio.get_running_loop(), stop)
+    supervisor = Supervisor(Services(settings, model, settings.data_dir / "logs"))
+    try:
+        _progress("[run] starting the action server and Rasa (Rasa takes ~30s to load)")
+        starting = asyncio.create_task(supervisor.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():  # stopped while Rasa was loading
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return
+        starting.result()  # RuntimeError when one did not start: reported by main()
+        rasa_line = (
+            f"  Rasa:          {settings.rasa_url} (model {model.name})\n"
+            f"  Action server: {settings.action_server_url}"
+        )
+        _progress(_banner(settings, rasa_line))
+        health = StackHealth(settings, model.name, supervisor)
+        app = create_app(settings, stack_health=health)
+        with _app_socket(settings) as sock:
+            await process_life.serve_app(app, sock, stop, log_level=settings.log_level.lower())
+    finally:
+        _progress("[run] stopping Rasa and the action server")
+        await supervisor.stop()
+        signals.detach()
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    """Everything in one command: SIGTERM and SIGINT stop the app, Rasa and the action server."""
+    from bot.runtime import process_life, training
     from bot.store import migrate
 
-    # Rasa's HTTP API token: RASA_AUTH_TOKEN, or a new one for this run (bot/runtime/services.py)
-    settings = replace(Settings.from_env(), rasa_auth_token=run_rasa_token())
-    migrate.upgrade(settings.database_url)
-    with _running_services(settings):
-        base = f"http://{settings.app_host}:{settings.app_port}"
-        _progress(
-            "\n".join(
-                [
-                    "",
-                    f"  Web chat:      {base}/chat",
-                    f"  Caseworkers:   {base}/caseworker/ (accounts: intake user create)",
-                    f"  Health:        {base}/healthz",
-                    f"  API schema:    {base}/openapi.json",
-                    f"  Rasa:          {settings.rasa_url} (loopback only)",
-                    f"  Action server: http://127.0.0.1:{settings.actions_port} (loopback only)",
-                    f"  Logs:          {settings.data_dir / 'logs'}",
-                    "  Press Ctrl-C to stop everything.",
-                    "",
-                ]
+    with process_life.handled_signals() as signals:
+        try:
+            # Rasa's HTTP API token: RASA_AUTH_TOKEN, or a new one for this run
+            settings = replace(Settings.from_env(), rasa_auth_token=run_rasa_token())
+            _check_ports(
+                settings,
+                ("RASA_PORT", settings.rasa_host, settings.rasa_port),
+                ("ACTIONS_PORT", settings.actions_host, settings.actions_port),
             )
-        )
-        uvicorn.run(
-            create_app(settings),
-            host=settings.app_host,
-            port=settings.app_port,
-            access_log=False,
-            log_level=settings.log_level.lower(),
-        )
+            migrate.upgrade(settings.database_url)
+            model = training.ensure_model(settings.model_dir, progress=_progress)
+            asyncio.run(_run_embedded(settings, model, signals))
+        except process_life.Shutdown:
+            pass
+    _progress("[run] stopped")
     return 0
+
+
+def _configured_token(command: str) -> None:
+    import os
+
+    if not os.environ.get("RASA_AUTH_TOKEN", "").strip():
+        raise ValueError(
+            "set RASA_AUTH_TOKEN (the same value for the app and every Rasa server; generate "
+            "one with python -c 'import secrets; print(secrets.token_urlsafe(32))') "
+            f"before `intake {command}`"
+        )
+
+
+async def _serve_alone(settings: Settings, sock, signals) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import create_app
+    from bot.runtime import process_life
+    from bot.runtime.health import StackHealth
+
+    stop = asyncio.Event()
+    signals.notify(asyncio.get_running_loop(), stop)
+    try:
+        health = StackHealth(settings, settings.expected_model().name)
+        app = create_app(settings, stack_health=health)
+        await process_life.serve_app(app, sock, stop, log_level=settings.log_level.lower())
+    finally:
+        signals.detach()
+
+
+def cmd_serve(_args: argparse.Namespace) -> int:
+    """The app alone, against the Rasa at RASA_URL (production: several of these)."""
+    from bot.runtime import process_life
+    from bot.store import migrate
+
+    with process_life.handled_signals() as signals:
+        try:
+            _configured_token("serve")
+            settings = Settings.from_env()
+            if migrate.pending(settings.database_url):
+                raise RuntimeError(
+                    "the database is not at the latest revision: run `intake migrate` first"
+                )
+            sock = _app_socket(settings)
+            try:
+                rasa_line = (
+                    f"  Rasa:          {settings.rasa_url} (expects model "
+                    f"{settings.expected_model().name})"
+                )
+                _progress(_banner(settings, rasa_line).replace("everything", "the app"))
+                asyncio.run(_serve_alone(settings, sock, signals))
+            finally:
+                sock.close()
+        except process_life.Shutdown:
+            pass
+    return 0
+
+
+def _exec(args: list[str], env: dict[str, str]) -> int:
+    """Become the server (no parent left in between: systemd and container runtimes signal
+    and watch the server itself)."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(args[0], args, env)  # noqa: S606 - the argument list, no shell
+    return 1  # not reached
+
+
+def cmd_rasa(_args: argparse.Namespace) -> int:
+    """Rasa alone, with the same settings `intake run` gives it (model, endpoints, tracker and
+    lock stores, token)."""
+    from bot.runtime import ports, rasa_env
+    from bot.runtime.services import Services
+
+    _configured_token("rasa")
+    settings = Settings.from_env()
+    model = settings.expected_model()
+    if not model.exists():
+        raise RuntimeError(f"no model at {model}: run `intake train` (or set RASA_MODEL)")
+    if not (rasa_env.venv_dir() / "bin" / "python").exists():
+        raise RuntimeError(f"no Rasa environment at {rasa_env.venv_dir()}: run `intake train`")
+    ports.require_free([ports.Need("RASA_PORT", settings.rasa_host, settings.rasa_port)])
+    args, env = Services(settings, model, settings.data_dir / "logs").rasa_command()
+    _progress(f"[rasa] serving {model.name} on {settings.rasa_host}:{settings.rasa_port}")
+    return _exec(args, env)
+
+
+def cmd_actions(_args: argparse.Namespace) -> int:
+    """The action server alone (it uses the app's database: same DATABASE_URL)."""
+    from bot.runtime import ports
+    from bot.runtime.services import Services
+
+    settings = Settings.from_env()
+    need = ports.Need("ACTIONS_PORT", settings.actions_host, settings.actions_port)
+    ports.require_free([need])
+    args, env = Services(settings, Path(), settings.data_dir / "logs").actions_command()
+    _progress(f"[actions] serving on {settings.actions_host}:{settings.actions_port}")
+    return _exec(args, env)
 
 
 async def _shell_loop(settings: Settings) -> None:
@@ -455,6 +617,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start Rasa, the action server and the app").set_defaults(
         func=cmd_run
+    )
+    sub.add_parser(
+        "serve", help="the app alone, against the Rasa at RASA_URL (production)"
+    ).set_defaults(func=cmd_serve)
+    sub.add_parser("rasa", help="the Rasa server alone (production)").set_defaults(func=cmd_rasa)
+    sub.add_parser("actions", help="the action server alone (production)").set_defaults(
+        func=cmd_actions
     )
     sub.add_parser("shell", help="talk to the assistant in the terminal").set_defaults(
         func=cmd_shell

@@ -107,6 +107,16 @@ class Settings:
     rasa_timeout_seconds: float = 10.0
     rasa_port: int = 5005
     actions_port: int = 5055
+    # Where Rasa and the action server listen (`intake run`, `intake rasa`, `intake actions`):
+    # loopback unless they run on other machines than the app (deploy/, README "Production").
+    rasa_host: str = "127.0.0.1"
+    actions_host: str = "127.0.0.1"
+    # Where Rasa reaches the action server (its endpoints.yml) and /healthz checks it; empty:
+    # this machine's ACTIONS_PORT (``action_server_url``).
+    actions_url: str = ""
+    # The model Rasa serves and /healthz expects; empty: the model of the current training
+    # inputs in MODEL_DIR (bot/runtime/training.py names it after their fingerprint).
+    rasa_model: str = ""
     rasa_tracker_db_url: str = ""
     # Rasa's HTTP API (tracker, /status, model) requires it (``rasa run --auth-token``); the
     # REST channel does not. Empty only in a Settings built by hand: from_env always has one.
@@ -157,6 +167,18 @@ class Settings:
     outbox_max_attempts: int = 8
     outbox_retry_base_seconds: float = 2.0
     outbox_poll_seconds: float = 1.0
+
+    @property
+    def action_server_url(self) -> str:
+        return self.actions_url or f"http://127.0.0.1:{self.actions_port}"
+
+    def expected_model(self) -> Path:
+        """The model file Rasa serves (``RASA_MODEL``, else the current inputs' model)."""
+        if self.rasa_model:
+            return Path(self.rasa_model).resolve()
+        from bot.runtime import training  # the fingerprint of config.yml and nlu/
+
+        return training.model_path(self.model_dir)
 
     @property
     def sms_enabled(self) -> bool:
@@ -249,6 +271,7 @@ class Settings:
                 out.append(f"{name} must start with sqlite:/// or postgresql://")
         for name, url in (
             ("RASA_URL", self.rasa_url),
+            ("ACTIONS_URL", self.action_server_url),
             ("TWILIO_API_BASE_URL", self.twilio_api_base_url),
             ("TELEGRAM_API_BASE_URL", self.telegram_api_base_url),
         ):
@@ -338,6 +361,7 @@ class Settings:
         env = _Reader()
         data_dir = Path(env.str("INTAKE_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
         rasa_port = env.int("RASA_PORT", 5005)
+        actions_port = env.int("ACTIONS_PORT", 5055)
         app_host = env.str("APP_HOST", "127.0.0.1")
         public_base_url = env.str("PUBLIC_BASE_URL", "").rstrip("/")
         settings = cls(
@@ -346,7 +370,11 @@ class Settings:
             rasa_url=env.str("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
             rasa_timeout_seconds=env.float("RASA_TIMEOUT_SECONDS", 10.0),
             rasa_port=rasa_port,
-            actions_port=env.int("ACTIONS_PORT", 5055),
+            actions_port=actions_port,
+            rasa_host=env.str("RASA_HOST", "127.0.0.1"),
+            actions_host=env.str("ACTIONS_HOST", "127.0.0.1"),
+            actions_url=env.str("ACTIONS_URL", "").rstrip("/"),
+            rasa_model=env.str("RASA_MODEL", ""),
             rasa_tracker_db_url=env.str(
                 "RASA_TRACKER_DB_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
             ),

@@ -1,11 +1,18 @@
 """Start and stop the two helper processes: the Rasa server and the action server.
 
-Used by ``intake run`` and by the end-to-end tests, so both run the assistant the same way.
-Both bind to loopback only: only the app talks to them.
+Used by ``intake run`` (through ``bot/runtime/supervisor.py``, which restarts them when they
+die), ``intake rasa`` / ``intake actions`` and the end-to-end tests, so all run them the same
+way. Both bind to loopback unless ``RASA_HOST`` / ``ACTIONS_HOST`` say otherwise.
+
+Each child runs in its own process group (its own session): a Ctrl-C in the terminal reaches
+only ``intake``, which stops them in order, and stopping one stops everything it started
+(SIGTERM to the group, a bounded wait, then SIGKILL to whatever is left of the group).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -20,8 +27,11 @@ from sqlalchemy.engine import make_url
 
 from bot.engine import api_params
 from bot.runtime import rasa_env
+from bot.runtime.ports import connect_host
 from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings
 from bot.store.db import ensure_sqlite_dir
+
+log = logging.getLogger(__name__)
 
 
 def tracker_store_config(url: str) -> dict:
@@ -53,7 +63,7 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
     endpoints = settings.data_dir / "rasa-endpoints.yml"
     credentials = settings.data_dir / "rasa-credentials.yml"
     endpoints_config: dict = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{settings.actions_port}/webhook"},
+        "action_endpoint": {"url": f"{settings.action_server_url}/webhook"},
         "tracker_store": tracker_store_config(settings.rasa_tracker_db_url),
     }
     if settings.rasa_lock_store_url:  # redis://host:port/db, for several Rasa servers
@@ -64,9 +74,21 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
             "port": lock.port or 6379,
             "db": int(lock.database or 0),
         }
-    endpoints.write_text(yaml.safe_dump(endpoints_config, sort_keys=False))
-    credentials.write_text(yaml.safe_dump({"rest": None}))
+    _write_atomically(endpoints, yaml.safe_dump(endpoints_config, sort_keys=False))
+    _write_atomically(credentials, yaml.safe_dump({"rest": None}))
     return endpoints, credentials
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Several Rasa servers started at once on one machine (deploy/) write the same files: a
+    reader never sees one half-written. Readable by this user only: the tracker store's
+    database password may be in it."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, path)
 
 
 RASA_TOKEN_ENV = "INTAKE_RASA_AUTH_TOKEN"  # noqa: S105 - the name of a variable
@@ -91,76 +113,82 @@ class Services:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.rasa_port}"
+        return f"http://{connect_host(self.settings.rasa_host)}:{self.settings.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.actions_port}"
+        return f"http://{connect_host(self.settings.actions_host)}:{self.settings.actions_port}"
+
+    def port(self, name: str) -> int:
+        return self.settings.rasa_port if name == "rasa" else self.settings.actions_port
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
-        self.processes[name] = subprocess.Popen(
-            args,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop them in order
-        )
+        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            self.processes[name] = subprocess.Popen(
+                args,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop them in order
+            )
 
-    def start_actions(self) -> None:
+    def actions_command(self) -> tuple[list[str], dict[str, str]]:
+        """The action server's command line and environment (``intake actions`` execs it)."""
         env = dict(os.environ)
         env.update(
             {
-                "SANIC_HOST": "127.0.0.1",
+                "SANIC_HOST": self.settings.actions_host,
                 "DATABASE_URL": self.settings.database_url,
                 "INTAKE_DATA_DIR": str(self.settings.data_dir),
                 "PYTHONPATH": str(PROJECT_ROOT),
             }
         )
-        self._spawn(
+        args = [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
             "actions",
-            [
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(self.settings.actions_port),
-            ],
-            env,
-        )
+            "--port",
+            str(self.settings.actions_port),
+        ]
+        return args, env
 
-    def start_rasa(self) -> None:
+    def start_actions(self) -> None:
+        self._spawn("actions", *self.actions_command())
+
+    def rasa_command(self) -> tuple[list[str], dict[str, str]]:
+        """Rasa's command line and environment (``intake rasa`` execs it)."""
         endpoints, credentials = write_rasa_config(self.settings)
         env = rasa_env.rasa_environ()
         # The token reaches Rasa through the environment (readable by this user only), not the
         # command line, which every local user can read in the process list.
         env[RASA_TOKEN_ENV] = self.settings.rasa_auth_token
+        args = [
+            str(rasa_env.venv_dir() / "bin" / "python"),
+            "-c",
+            _RASA_WITH_TOKEN,
+            "run",
+            "--model",
+            str(self.model),
+            "--enable-api",  # /status and /model/parse: health checks and NLU evaluation
+            "--interface",
+            self.settings.rasa_host,
+            "--port",
+            str(self.settings.rasa_port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(credentials),
+        ]
+        return args, env
+
+    def start_rasa(self) -> None:
+        args, env = self.rasa_command()
         self._write_token_file()
-        self._spawn(
-            "rasa",
-            [
-                str(rasa_env.venv_dir() / "bin" / "python"),
-                "-c",
-                _RASA_WITH_TOKEN,
-                "run",
-                "--model",
-                str(self.model),
-                "--enable-api",  # /status and /model/parse: health checks and NLU evaluation
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(self.settings.rasa_port),
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                str(credentials),
-            ],
-            env,
-        )
+        self._spawn("rasa", args, env)
 
     def start(self) -> None:
         self.start_actions()
@@ -206,15 +234,60 @@ class Services:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, name: str | None = None, timeout: float = 20.0) -> None:
+        """Stop one child (or all, together): SIGTERM to each process group, wait up to
+        ``timeout``, then SIGKILL what is left of a group."""
         if name is None or name == "rasa":
             (self.settings.data_dir / RASA_TOKEN_FILE).unlink(missing_ok=True)
-        for key in [name] if name else list(self.processes):
-            process = self.processes.pop(key, None)
-            if process is None or process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        keys = [name] if name else list(self.processes)
+        stopping = [(k, p) for k in keys if (p := self.processes.pop(k, None)) is not None]
+        started = time.monotonic()
+        for _key, process in stopping:  # all at once: the app that used them is stopped
+            _terminate_group(process)
+        for key, process in stopping:
+            stop_group(process, max(0.0, started + timeout - time.monotonic()), terminate=False)
+            log.info(
+                "%s (pid %d) stopped after %.1f s, status %s",
+                key,
+                process.pid,
+                time.monotonic() - started,
+                process.returncode,
+            )
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to a process group; False when nothing is left in it."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    return _signal_group(pgid, 0)
+
+
+def _terminate_group(process: subprocess.Popen) -> None:
+    pgid = process.pid  # start_new_session: the child leads its own group
+    if process.poll() is None or _group_alive(pgid):
+        _signal_group(pgid, signal.SIGTERM)
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 20.0, *, terminate: bool = True) -> None:
+    """SIGTERM to the process group ``process`` leads (unless ``terminate`` is False: already
+    sent), wait up to ``timeout`` for the whole group to be gone, then SIGKILL whatever
+    remains (also after the leader died alone: a worker it forked must not keep the port)."""
+    pgid = process.pid
+    if terminate:
+        _terminate_group(process)
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(max(0.0, deadline - time.monotonic()))
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process.poll() is None or _group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+        process.wait()
+        gone_by = time.monotonic() + 5.0  # SIGKILL cannot be refused: gone within moments
+        while _group_alive(pgid) and time.monotonic() < gone_by:
+            time.sleep(0.01)

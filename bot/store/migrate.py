@@ -22,3 +22,22 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def pending(database_url: str) -> bool:
+    """True when the database is not at the latest revision (``intake serve`` refuses to start
+    then: with several app processes, ``intake migrate`` runs once, before them)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from bot.store.db import sync_url
+
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return current != heads
