@@ -89,6 +89,13 @@ async def _retry_worker(service: ConversationService, interval: float) -> None:
             log.exception("retry worker round failed")
 
 
+def _from_this_machine(request: Request) -> bool:
+    """A direct request from loopback (not one a reverse proxy forwarded)."""
+    host = request.client.host if request.client else ""
+    forwarded = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    return host in ("127.0.0.1", "::1", "localhost") and not forwarded
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -187,9 +194,15 @@ def create_app(
             ok = database_ok and engine_ok
         else:
             rasa, actions = await stack_health.report()
-            extra = {"rasa": rasa, "action_server": actions}
             engine_ok = rasa["state"] == "up"
             ok = database_ok and engine_ok and actions["state"] == "up"
+            if _from_this_machine(request):
+                extra = {"rasa": rasa, "action_server": actions}
+            else:  # pids, models and exit codes are for the operator, not the internet
+                extra = {
+                    "rasa": {"state": rasa["state"]},
+                    "action_server": {"state": actions["state"]},
+                }
         return JSONResponse(
             status_code=200 if ok else 503,
             content={
