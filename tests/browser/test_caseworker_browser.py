@@ -21,7 +21,7 @@ from actions.intake_texts import CONSENT_VERSION
 from bot.settings import PROJECT_ROOT
 from bot.store import migrate
 from tests.caseworker_support import PASSWORD, LiveServer, add_user
-from tests.helpers import FakeRasa, echo_answer, make_settings
+from tests.helpers import FakeRasa, echo_answer, make_settings, web_poll, web_post
 from tests.intake_support import assert_reads_in, conversation_of, fill_form, referral_of
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -68,14 +68,14 @@ async def log_in(page: Page, server: LiveServer, username: str, language: str = 
 
 async def person_writes(server: LiveServer, user: str, text: str) -> list[dict]:
     async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+        response = await web_post(client, user, text)
         assert response.status_code == 200
         return response.json()["replies"]
 
 
 async def person_polls(server: LiveServer, user: str) -> list[str]:
     async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.get("/channels/web/messages", params={"user": user})
+        response = await web_poll(client, user)
         return [r["text"] for r in response.json()["replies"]]
 
 
