@@ -95,13 +95,21 @@ async def _retry_worker(service: ConversationService, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await service.process_pending()
-        except Exception:  # the worker must outlive a failed round (database busy...)
-            log.exception("retry worker round failed")
+        except Exception as exc:  # the worker must outlive a failed round (database busy...)
+            # Type and frames only: the error can quote a message (bot/logging_setup.py).
+            log.error(
+                "retry worker round failed error=%s\n%s",
+                logging_setup.describe(exc),
+                logging_setup.frames(exc.__traceback__),
+            )
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
     logging_setup.configure(settings.log_level)
+    # Databases, logs, secrets: this user only (0600 / 0700), old files included.
+    logging_setup.private_files()
+    logging_setup.secure_data_dir(settings.data_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -102,6 +102,9 @@ def cmd_run(_args: argparse.Namespace) -> int:
             port=settings.app_port,
             access_log=False,
             log_level=settings.log_level.lower(),
+            # No logging set-up of uvicorn's own: its lines go through the app's handler, which
+            # never prints an exception's message (bot/logging_setup.py).
+            log_config=None,
         )
     return 0
 
@@ -488,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.logging_setup import private_files
+
+    private_files()  # databases, logs, generated configs and secrets: this user only (0600/0700)
     try:
         return args.func(args)
     except KeyboardInterrupt:

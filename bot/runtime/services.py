@@ -19,8 +19,9 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.engine import api_params
+from bot.logging_setup import private_dir, private_file
 from bot.runtime import rasa_env
-from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings
+from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, SERVICE_LOG_LEVELS, Settings
 from bot.store.db import ensure_sqlite_dir
 
 
@@ -48,8 +49,9 @@ def tracker_store_config(url: str) -> dict:
 
 
 def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
-    """endpoints.yml and credentials.yml for ``rasa run``, under the data directory."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """endpoints.yml and credentials.yml for ``rasa run``, under the data directory, readable
+    by this user only (0600): the endpoints hold the tracker database's password."""
+    private_dir(settings.data_dir)
     endpoints = settings.data_dir / "rasa-endpoints.yml"
     credentials = settings.data_dir / "rasa-credentials.yml"
     endpoints_config: dict = {
@@ -64,9 +66,33 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
             "port": lock.port or 6379,
             "db": int(lock.database or 0),
         }
-    endpoints.write_text(yaml.safe_dump(endpoints_config, sort_keys=False))
-    credentials.write_text(yaml.safe_dump({"rest": None}))
+    private_file(endpoints, yaml.safe_dump(endpoints_config, sort_keys=False))
+    private_file(credentials, yaml.safe_dump({"rest": None}))
     return endpoints, credentials
+
+
+def service_log_level(settings: Settings) -> str:
+    """Rasa's and the action server's level: ``RASA_LOG_LEVEL``, never ``LOG_LEVEL``, never
+    DEBUG (Rasa logs message text and slot values at DEBUG)."""
+    level = settings.rasa_log_level.upper()
+    return level if level in SERVICE_LOG_LEVELS else "INFO"
+
+
+def service_log_environ(settings: Settings) -> dict[str, str]:
+    """The logging variables both processes read, set here so that nothing inherited from the
+    app's environment (``LOG_LEVEL=DEBUG``, ``LOG_LEVEL_LIBRARIES=DEBUG``) reaches them: Rasa
+    reads ``LOG_LEVEL``, Rasa and rasa_sdk read ``LOG_LEVEL_LIBRARIES`` (SQLAlchemy, sanic...,
+    whose INFO can print statements and their values)."""
+    level = service_log_level(settings)
+    return {
+        "LOG_LEVEL": level,
+        "LOG_LEVEL_LIBRARIES": "WARNING" if level == "INFO" else level,
+    }
+
+
+def actions_log_flag(settings: Settings) -> str:
+    """rasa_sdk takes its level from a flag only (``-v`` INFO, ``--quiet`` WARNING)."""
+    return "-v" if service_log_level(settings) == "INFO" else "--quiet"
 
 
 RASA_TOKEN_ENV = "INTAKE_RASA_AUTH_TOKEN"  # noqa: S105 - the name of a variable
@@ -98,8 +124,12 @@ class Services:
         return f"http://127.0.0.1:{self.settings.actions_port}"
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        private_dir(self.log_dir)
+        path = self.log_dir / f"{name}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # also a log an older version made with default modes
+        log = os.fdopen(fd, "ab")  # lives with the process
+        env = {**env, **service_log_environ(self.settings)}
         self.processes[name] = subprocess.Popen(
             args,
             cwd=PROJECT_ROOT,
@@ -129,6 +159,7 @@ class Services:
                 "actions",
                 "--port",
                 str(self.settings.actions_port),
+                actions_log_flag(self.settings),
             ],
             env,
         )
