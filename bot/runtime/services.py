@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.engine import api_params
-from bot.logging_setup import private_dir, private_file
+from bot.logging_setup import FORMAT, private_dir, private_file
 from bot.runtime import rasa_env
 from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, SERVICE_LOG_LEVELS, Settings
 from bot.store.db import ensure_sqlite_dir
@@ -88,6 +88,28 @@ def service_log_environ(settings: Settings) -> dict[str, str]:
         "LOG_LEVEL": level,
         "LOG_LEVEL_LIBRARIES": "WARNING" if level == "INFO" else level,
     }
+
+
+def write_actions_logging(settings: Settings) -> Path:
+    """The action server's logging set-up (rasa_sdk's ``--logging-config_file``): its log lines
+    at ``RASA_LOG_LEVEL`` through the app's ``NoValuesFormatter``, so that an action's exception
+    (rasa_sdk logs them with a traceback) prints its type and frames, never its message."""
+    path = private_dir(settings.data_dir) / "actions-logging.yml"
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"no_values": {"()": "bot.logging_setup.NoValuesFormatter", "fmt": FORMAT}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "no_values",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": service_log_level(settings), "handlers": ["stderr"]},
+    }
+    private_file(path, yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def actions_log_flag(settings: Settings) -> str:
@@ -160,6 +182,8 @@ class Services:
                 "--port",
                 str(self.settings.actions_port),
                 actions_log_flag(self.settings),
+                "--logging-config_file",  # (sic: rasa_sdk's spelling)
+                str(write_actions_logging(self.settings)),
             ],
             env,
         )

@@ -213,6 +213,9 @@ def test_the_action_server_started_with_log_level_debug_logs_no_debug(
     log = (tmp_path / "logs" / "actions.log").read_text(errors="replace")
     assert "INFO" in log, log[-2000:]
     assert not re.search(r"\bDEBUG\b", log), log[-2000:]
+    # Its lines go through the app's formatter (no exception message): "<time> INFO name: ..."
+    assert re.search(r"\d INFO rasa_sdk[\w.]*: ", log), log[-2000:]
+    assert mode(tmp_path / "actions-logging.yml") == 0o600
     assert mode(tmp_path / "logs" / "actions.log") == 0o600
     assert mode(tmp_path / "logs") == 0o700
 
