@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 access = logging.getLogger("bot.access")
+_log = logging.getLogger(__name__)
 
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -109,7 +110,10 @@ def secure_data_dir(data_dir: Path) -> None:
             private_dir(directory)
             for path in directory.iterdir():
                 if path.is_file() and not path.is_symlink():
-                    path.chmod(0o600)
+                    try:
+                        path.chmod(0o600)
+                    except PermissionError:  # another user's file (a Rasa in its own account)
+                        _log.warning("cannot close %s to other users: not ours", path.name)
 
 
 async def request_log_middleware(
