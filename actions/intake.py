@@ -43,6 +43,7 @@ from bot import referrals, safety
 from bot.intake import parse, progress, vocabulary
 from bot.intake.control import Control, control_word
 from bot.intake.text import fold, has_phrase
+from bot.logging_setup import describe, frames
 from bot.store.intake import IntakeStatus
 from bot.store.safety import FlagSource
 
@@ -749,8 +750,14 @@ class ActionIntakeDone(Action):
             referral_id, outcome = await asyncio.to_thread(
                 _submit, tracker.sender_id, language, intake
             )
-        except Exception:  # the answers are saved; the person can try again
-            log.exception("intake submission failed conversation=%s", tracker.sender_id)
+        except Exception as exc:  # the answers are saved; the person can try again
+            # Type and frames only: a database error can quote the answers (logging_setup).
+            log.error(
+                "intake submission failed conversation=%s error=%s\n%s",
+                tracker.sender_id,
+                describe(exc),
+                frames(exc.__traceback__),
+            )
             dispatcher.utter_message(text=text("sent_failed", language))
             return [SlotSet("intake_confirm", None)]
         log.info("intake submitted referral=%s outcome=%s", referral_id, outcome)
@@ -778,8 +785,12 @@ class ActionSessionStart(Action):
                 events.append(SlotSet(key, value))
         try:
             status, consent, answers = await asyncio.to_thread(_saved, tracker.sender_id)
-        except Exception:  # never block a conversation on the offer
-            log.exception("could not read intake progress conversation=%s", tracker.sender_id)
+        except Exception as exc:  # never block a conversation on the offer
+            log.error(
+                "could not read intake progress conversation=%s error=%s",
+                tracker.sender_id,
+                describe(exc),
+            )
             status, consent, answers = None, False, {}
         if status == IntakeStatus.IN_PROGRESS and consent and answers:
             language = language_of(tracker)

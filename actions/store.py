@@ -6,12 +6,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 from rasa_sdk import Tracker
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from actions.i18n import Language
 from bot.intake import screening
 from bot.settings import Settings
-from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
+from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_engine
 
 
 def language_of(tracker: Tracker) -> Language:
@@ -24,7 +24,7 @@ def store() -> Engine:
     """The app's database (the action server runs with the app's Python and settings)."""
     url = Settings.from_env().database_url
     ensure_sqlite_dir(url)
-    engine = create_engine(sync_url(url), pool_pre_ping=True)
+    engine = sync_engine(url, pool_pre_ping=True)  # errors never quote values
     install_sqlite_pragmas(engine)
     return engine
 

@@ -30,7 +30,7 @@ from bot.runtime import evaluation, training
 from bot.runtime.services import Services
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import migrate
-from tests.helpers import free_port
+from tests.helpers import free_port, web_post
 
 
 def rss_mib(pid: int) -> float:
@@ -62,7 +62,7 @@ async def one_user(client: httpx.AsyncClient, texts: list[str], latencies: list[
     user = f"bench-{uuid.uuid4().hex[:12]}"
     for text in texts:
         started = time.perf_counter()
-        response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+        response = await web_post(client, user, text)
         latencies.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
 
@@ -70,7 +70,7 @@ async def one_user(client: httpx.AsyncClient, texts: list[str], latencies: list[
 async def run(base_url: str, texts: list[str], users: int) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         for text in texts[:5]:  # warm up Rasa's graph and the action server
-            await client.post("/channels/web/messages", json={"user": "warmup", "text": text})
+            await web_post(client, "warmup", text)
         sequential: list[float] = []
         started = time.perf_counter()
         await one_user(client, texts, sequential)

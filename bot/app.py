@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import html
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from bot.conversation import ConversationService
 from bot.engine import RasaEngine
 from bot.http_guard import GuardMiddleware, json_error
 from bot.ratelimit import RateLimits
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, WEB_TOKEN_SECRET_FILE, Settings, load_or_create_secret
 from bot.store.db import create_engine, session_factory
 
 if TYPE_CHECKING:
@@ -80,13 +81,31 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await db.dispose()
 
 
+# The web chat and its API: nothing kept in the browser's cache (a shared computer shows no
+# earlier visit's page or replies) and no address sent on to the site the quick exit opens.
+PRIVATE_PREFIXES = ("/chat", "/channels/web/", "/channels/preview")
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+async def _private_pages(request: Request, call_next):  # type: ignore[no-untyped-def]
+    response = await call_next(request)
+    if request.url.path.startswith(PRIVATE_PREFIXES):
+        response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
 async def _retry_worker(service: ConversationService, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
             await service.process_pending()
-        except Exception:  # the worker must outlive a failed round (database busy...)
-            log.exception("retry worker round failed")
+        except Exception as exc:  # the worker must outlive a failed round (database busy...)
+            # Type and frames only: the error can quote a message (bot/logging_setup.py).
+            log.error(
+                "retry worker round failed error=%s\n%s",
+                logging_setup.describe(exc),
+                logging_setup.frames(exc.__traceback__),
+            )
 
 
 def _from_this_machine(request: Request) -> bool:
@@ -106,6 +125,9 @@ def create_app(
     Rasa and the action server it reaches are the expected ones and reports their state."""
     settings = settings or Settings.from_env()
     logging_setup.configure(settings.log_level)
+    # Databases, logs, secrets: this user only (0600 / 0700), old files included.
+    logging_setup.private_files()
+    logging_setup.secure_data_dir(settings.data_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,7 +176,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings.rate_limit_storage_url, settings.rate_limits)
+    app.state.web_tokens = web.WebTokens(
+        settings.web_token_secret
+        or load_or_create_secret(settings.data_dir / WEB_TOKEN_SECRET_FILE)
+    )
     app.middleware("http")(logging_setup.request_log_middleware)
+    app.middleware("http")(_private_pages)
     # Outermost: the body cap and the JSON answer to an unexpected error (bot/http_guard.py).
     app.add_middleware(
         GuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.cookie_secure
@@ -216,7 +243,8 @@ def create_app(
     @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
     async def chat_page() -> HTMLResponse:
         page = resources.files("bot.web").joinpath("chat.html").read_text(encoding="utf-8")
-        return HTMLResponse(page)
+        # The quick exit's destination, set by the operator (WEB_EXIT_URL).
+        return HTMLResponse(page.replace("{{EXIT_URL}}", html.escape(settings.web_exit_url)))
 
     @app.get("/", include_in_schema=False)
     async def index() -> JSONResponse:

@@ -664,6 +664,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.logging_setup import private_files
+
+    private_files()  # databases, logs, generated configs and secrets: this user only (0600/0700)
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -82,6 +82,8 @@ def _error_body(status: int, code: str, message: str) -> tuple[Message, Message]
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            # The guard's own errors answer before any route (or its headers): never cached.
+            (b"cache-control", b"no-store"),
         ],
     }
     return start, {"type": "http.response.body", "body": body}

@@ -26,6 +26,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # require at least 32 so that it cannot be guessed.
 TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 RASA_TOKEN_FILE = "rasa-auth-token"  # noqa: S105 - a file name; in INTAKE_DATA_DIR: written by `intake run` (mode 0600)
+# The key of the web chat's token hashes (HMAC-SHA256), when WEB_TOKEN_SECRET is not set: made
+# on first run in INTAKE_DATA_DIR, mode 0600 (bot/channels/web.py, README "Privacy").
+WEB_TOKEN_SECRET_FILE = "web-token-secret"  # noqa: S105 - a file name
+# Where the web chat's quick exit ("Leave now" / "Quitter") sends the person: a neutral site.
+DEFAULT_WEB_EXIT_URL = "https://www.google.com/"
+# Levels Rasa and the action server may log at: never DEBUG, where Rasa logs message text.
+SERVICE_LOG_LEVELS = ("INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -99,6 +106,26 @@ def read_rasa_token(data_dir: Path) -> str:
         return ""
 
 
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept in ``path``; on first use a new random one (256 bits) is written there,
+    readable by this user only (0600), inside a directory only this user can enter (0700)."""
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret)
+    return secret
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
@@ -127,6 +154,9 @@ class Settings:
     default_language: str = "en"
     max_text_chars: int = 2000
     log_level: str = "INFO"
+    # Rasa's and the action server's own level (RASA_LOG_LEVEL): LOG_LEVEL never reaches them,
+    # and DEBUG is refused (Rasa logs message text at DEBUG).
+    rasa_log_level: str = "INFO"
     model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models")
     rasa_venv_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".venv-rasa")
     rasa_lock_store_url: str = ""  # redis://host:port/db: several Rasa servers, one conversation
@@ -144,6 +174,10 @@ class Settings:
     rate_limit_preview_address: str = "30/minute"
     rate_limit_login_address: str = "20/minute;200/hour"  # caseworker logins, any account
     preview_enabled: bool = False
+    # The web chat on shared devices (bot/channels/web.py, bot/web/chat.html). The token key:
+    # WEB_TOKEN_SECRET, else the file WEB_TOKEN_SECRET_FILE in data_dir (made on first run).
+    web_token_secret: str = ""
+    web_exit_url: str = DEFAULT_WEB_EXIT_URL
     # Channels (bot/channels/, docs/channels.md). A channel is on when its credentials are set.
     public_base_url: str = ""
     twilio_account_sid: str = ""
@@ -244,6 +278,19 @@ class Settings:
             out.append(f"DEFAULT_LANGUAGE must be 'en' or 'fr', got {self.default_language!r}")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             out.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+        if self.rasa_log_level not in SERVICE_LOG_LEVELS:
+            out.append(
+                f"RASA_LOG_LEVEL must be INFO, WARNING or ERROR, got {self.rasa_log_level!r} "
+                "(never DEBUG: Rasa logs message text at DEBUG)"
+            )
+        exit_url = urlsplit(self.web_exit_url)
+        if exit_url.scheme not in ("http", "https") or not exit_url.netloc:
+            out.append(
+                f"WEB_EXIT_URL must be an https:// address (a neutral site), got "
+                f"{self.web_exit_url!r}"
+            )
+        if self.web_token_secret and len(self.web_token_secret) < 32:
+            out.append("WEB_TOKEN_SECRET must be at least 32 characters (or unset: one is made)")
         positive = {
             "RASA_TIMEOUT_SECONDS": self.rasa_timeout_seconds,
             "RETRY_INTERVAL_SECONDS": self.retry_interval_seconds,
@@ -389,6 +436,7 @@ class Settings:
             default_language=env.str("DEFAULT_LANGUAGE", "en").lower(),
             max_text_chars=env.int("MAX_TEXT_CHARS", 2000),
             log_level=env.str("LOG_LEVEL", "INFO").upper(),
+            rasa_log_level=env.str("RASA_LOG_LEVEL", "INFO").upper(),
             model_dir=Path(env.str("MODEL_DIR", str(PROJECT_ROOT / "models"))).resolve(),
             rasa_venv_dir=Path(
                 env.str("RASA_VENV_DIR", str(PROJECT_ROOT / ".venv-rasa"))
@@ -424,6 +472,8 @@ class Settings:
             preview_enabled=env.bool(
                 "PREVIEW_ENABLED", _is_loopback(app_host) and not public_base_url
             ),
+            web_token_secret=env.str("WEB_TOKEN_SECRET", ""),
+            web_exit_url=env.str("WEB_EXIT_URL", DEFAULT_WEB_EXIT_URL),
             public_base_url=public_base_url,
             twilio_account_sid=env.str("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=env.str("TWILIO_AUTH_TOKEN", ""),

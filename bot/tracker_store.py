@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
-from bot.store.db import sync_url
+from bot.store.db import sync_engine
 
 log = logging.getLogger(__name__)
 
 
 def _erase(url: str, sender_ids: list[str]) -> int:
-    engine = create_engine(sync_url(url))
+    engine = sync_engine(url)
     try:
         if not inspect(engine).has_table("events"):
             return 0  # Rasa has not written anything yet

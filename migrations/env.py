@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from bot.settings import Settings
-from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
+from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_engine, sync_url
 from bot.store.models import Base
 
 config = context.config
@@ -32,7 +31,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = database_url()
     ensure_sqlite_dir(url)
-    engine = create_engine(sync_url(url))
+    engine = sync_engine(url)  # errors never quote values (bot/store/db.py)
     install_sqlite_pragmas(engine)
     with engine.connect() as connection:
         # Batch mode lets later migrations alter columns on SQLite too.

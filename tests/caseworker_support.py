@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.store.db import create_engine as create_async_engine
 from bot.store.db import session_factory, sync_url
 from bot.store.models import Contact, Conversation
-from tests.helpers import RULES, free_port
+from tests.helpers import RULES, free_port, web_address_or_name
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -53,7 +53,7 @@ def make_referral(database_url: str, user: str, language: str = "en", **fields: 
             conversation_id = s.scalar(
                 select(Conversation.id)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.channel == "web", Contact.address == user)
+                .where(Contact.channel == "web", Contact.address == web_address_or_name(user))
             )
             assert conversation_id, "post a web chat message first"
             referral = referrals.request_contact(s, conversation_id, language, rules=RULES)

@@ -7,6 +7,7 @@ import contextlib
 import socket
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.app import create_app
+from bot.channels.web import WebTokens
 from bot.intake import screening
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import migrate
@@ -140,6 +142,7 @@ def make_settings(tmp_path: Path, database_url: str, rasa_url: str, **overrides:
         "retry_interval_seconds": 0.2,
         "log_level": "INFO",
         "preview_enabled": True,
+        "web_token_secret": TEST_WEB_TOKEN_SECRET,
         **NO_RATE_LIMITS,
         **overrides,
     }
@@ -194,3 +197,73 @@ async def rows(client: httpx.AsyncClient, model: Any, *where: Any) -> list[Any]:
     sessions = client.app.state.conversations._sessions  # type: ignore[attr-defined]
     async with sessions() as s:
         return list(await s.scalars(select(model).where(*where)))
+
+
+# -- the web chat, as a page uses it (bot/channels/web.py) ------------------------------------
+
+WEB = "/channels/web/messages"
+# The key of the web chat's token hashes in tests (make_settings), so that helpers without the
+# app at hand (a live server, a database lookup by a person's name) find a person's address.
+TEST_WEB_TOKEN_SECRET = "test-web-token-secret-0123456789abcdefghij"
+# Tokens the server issued: per app (an in-process one) or per server address (a live one),
+# then per test's name for a person. Addresses by name: the latest person of that name.
+_WEB_TOKENS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_LIVE_WEB_TOKENS: dict[str, dict[str, str]] = {}
+_WEB_ADDRESSES: dict[str, str] = {}
+
+
+def _app_of(client: httpx.AsyncClient) -> Any:
+    transport = client._transport
+    return transport.app if isinstance(transport, httpx.ASGITransport) else None
+
+
+def _tokens_of(client: httpx.AsyncClient) -> dict[str, str]:
+    app = _app_of(client)
+    if app is None:
+        return _LIVE_WEB_TOKENS.setdefault(str(client.base_url), {})
+    return _WEB_TOKENS.setdefault(app, {})
+
+
+def web_token(client: httpx.AsyncClient, person: str) -> str | None:
+    """The token the server issued for ``person`` (None before their first message)."""
+    return _tokens_of(client).get(person)
+
+
+def web_auth(client: httpx.AsyncClient, person: str) -> dict[str, str]:
+    token = web_token(client, person)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def web_address(person: str) -> str:
+    """The web contact's address of the latest person called ``person``: their token's keyed
+    hash (what the database holds instead of any name or token)."""
+    assert person in _WEB_ADDRESSES, f"{person} has not written on the web chat yet"
+    return _WEB_ADDRESSES[person]
+
+
+def web_address_or_name(person: str) -> str:
+    """``web_address`` for a person who wrote through the API; the name itself for a contact a
+    test made directly in the database."""
+    return _WEB_ADDRESSES.get(person, person)
+
+
+async def web_post(
+    client: httpx.AsyncClient, person: str, text: str, **extra: Any
+) -> httpx.Response:
+    """``person`` writes on the web chat: their first message starts a conversation (the
+    answer's token is kept), the next ones send it as the page does."""
+    response = await client.post(
+        WEB, json={"text": text, **extra}, headers=web_auth(client, person)
+    )
+    if response.status_code == 200 and response.json().get("token"):
+        token = response.json()["token"]
+        _tokens_of(client)[person] = token
+        app = _app_of(client)
+        tokens = app.state.web_tokens if app is not None else WebTokens(TEST_WEB_TOKEN_SECRET)
+        _WEB_ADDRESSES[person] = tokens.address(token)
+    return response
+
+
+async def web_poll(client: httpx.AsyncClient, person: str, after: int | str = 0) -> httpx.Response:
+    """``person``'s page asks for the replies after ``after``."""
+    return await client.get(WEB, params={"after": str(after)}, headers=web_auth(client, person))

@@ -332,11 +332,16 @@ async def messages_after(s: AsyncSession, referral: Referral, after_id: int) -> 
     )
 
 
+# At most this many dots: a mask need not tell the length, and a long value (a web chat
+# person's address is a 64-character hash) must not push the page wider than a phone.
+MASK_DOTS = 8
+
+
 def mask(value: Any) -> str:
-    """'+14165550123' -> '•••••••••0123'; short values are fully masked."""
+    """'+14165550123' -> '••••••••0123'; short values are fully masked."""
     text = str(value)
     visible = 4 if len(text) >= 8 else 0
-    return "•" * (len(text) - visible) + text[len(text) - visible :]
+    return "•" * min(len(text) - visible, MASK_DOTS) + text[len(text) - visible :]
 
 
 # -- actions -------------------------------------------------------------------------------

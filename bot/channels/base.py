@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError, StatementError
 from bot.conversation import ConversationService, InboundMessage
 from bot.engine import Reply
 from bot.language import Language
+from bot.logging_setup import describe, frames
 from bot.store.channels import OptOutSource
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,14 @@ class Pipeline:
     async def _answer(self, conversation_id: str, hint: str | None) -> None:
         try:
             await self.conversations.answer(conversation_id, hint)
-        except Exception:  # the message stays stored; the retry worker answers it later
-            log.exception("answering failed conversation=%s", conversation_id)
+        except Exception as exc:  # the message stays stored; the retry worker answers it later
+            # Type and frames only: the error of a message's path can quote its text.
+            log.error(
+                "answering failed conversation=%s error=%s\n%s",
+                conversation_id,
+                describe(exc),
+                frames(exc.__traceback__),
+            )
         finally:
             self.wake_outbox()
 

@@ -32,6 +32,7 @@ from bot.channels.base import Part, Sender, SendError
 from bot.channels.window import Gate
 from bot.conversation import ConversationService
 from bot.engine import Reply
+from bot.logging_setup import describe, frames
 from bot.store.channels import (
     PROVIDER_STATUS_RANK,
     ContactOptOut,
@@ -79,8 +80,11 @@ class Outbox:
         while True:
             try:
                 await self.run_once()
-            except Exception:  # a failed round (database busy...) must not stop the worker
-                log.exception("outbox round failed")
+            except Exception as exc:  # a failed round (database busy...) must not stop the worker
+                # Type and frames only: a failed round's error can quote a reply's text.
+                log.error(
+                    "outbox round failed error=%s\n%s", describe(exc), frames(exc.__traceback__)
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
             self._wake.clear()
@@ -231,7 +235,13 @@ class Outbox:
         except SendError as exc:
             return await self._failed(delivery, contact.id, exc)
         except Exception as exc:  # an unexpected client error: retry, never lose the reply
-            log.exception("unexpected send error delivery=%s", delivery.id)
+            # A client's error can quote the number or the text it was given: type and frames.
+            log.error(
+                "unexpected send error delivery=%s error=%s\n%s",
+                delivery.id,
+                describe(exc),
+                frames(exc.__traceback__),
+            )
             return await self._failed(
                 delivery, contact.id, SendError(type(exc).__name__, retryable=True)
             )

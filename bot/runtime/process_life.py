@@ -93,7 +93,13 @@ async def serve_app(
     """Serve ``app`` on the already-bound ``sock`` until ``stop`` is set (then finish the
     requests in flight and run the app's shutdown) or the server ends by itself."""
     config = uvicorn.Config(
-        app, access_log=False, log_level=log_level, timeout_graceful_shutdown=10
+        app,
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+        # No logging set-up of uvicorn's own: its lines go through the app's handler, which
+        # never prints an exception's message (bot/logging_setup.py).
+        log_config=None,
     )
     server = AppServer(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))

@@ -26,9 +26,10 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.engine import api_params
+from bot.logging_setup import FORMAT, private_dir, private_file
 from bot.runtime import rasa_env
 from bot.runtime.ports import connect_host
-from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings
+from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, SERVICE_LOG_LEVELS, Settings
 from bot.store.db import ensure_sqlite_dir
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ def tracker_store_config(url: str) -> dict:
 
 
 def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
-    """endpoints.yml and credentials.yml for ``rasa run``, under the data directory."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """endpoints.yml and credentials.yml for ``rasa run``, under the data directory, readable
+    by this user only (0600): the endpoints hold the tracker database's password."""
+    private_dir(settings.data_dir)
     endpoints = settings.data_dir / "rasa-endpoints.yml"
     credentials = settings.data_dir / "rasa-credentials.yml"
     endpoints_config: dict = {
@@ -89,6 +91,52 @@ def _write_atomically(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     os.replace(partial, path)
+
+
+def service_log_level(settings: Settings) -> str:
+    """Rasa's and the action server's level: ``RASA_LOG_LEVEL``, never ``LOG_LEVEL``, never
+    DEBUG (Rasa logs message text and slot values at DEBUG)."""
+    level = settings.rasa_log_level.upper()
+    return level if level in SERVICE_LOG_LEVELS else "INFO"
+
+
+def service_log_environ(settings: Settings) -> dict[str, str]:
+    """The logging variables both processes read, set here so that nothing inherited from the
+    app's environment (``LOG_LEVEL=DEBUG``, ``LOG_LEVEL_LIBRARIES=DEBUG``) reaches them: Rasa
+    reads ``LOG_LEVEL``, Rasa and rasa_sdk read ``LOG_LEVEL_LIBRARIES`` (SQLAlchemy, sanic...,
+    whose INFO can print statements and their values)."""
+    level = service_log_level(settings)
+    return {
+        "LOG_LEVEL": level,
+        "LOG_LEVEL_LIBRARIES": "WARNING" if level == "INFO" else level,
+    }
+
+
+def write_actions_logging(settings: Settings) -> Path:
+    """The action server's logging set-up (rasa_sdk's ``--logging-config_file``): its log lines
+    at ``RASA_LOG_LEVEL`` through the app's ``NoValuesFormatter``, so that an action's exception
+    (rasa_sdk logs them with a traceback) prints its type and frames, never its message."""
+    path = private_dir(settings.data_dir) / "actions-logging.yml"
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"no_values": {"()": "bot.logging_setup.NoValuesFormatter", "fmt": FORMAT}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "no_values",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": service_log_level(settings), "handlers": ["stderr"]},
+    }
+    private_file(path, yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def actions_log_flag(settings: Settings) -> str:
+    """rasa_sdk takes its level from a flag only (``-v`` INFO, ``--quiet`` WARNING)."""
+    return "-v" if service_log_level(settings) == "INFO" else "--quiet"
 
 
 RASA_TOKEN_ENV = "INTAKE_RASA_AUTH_TOKEN"  # noqa: S105 - the name of a variable
@@ -123,16 +171,19 @@ class Services:
         return self.settings.rasa_port if name == "rasa" else self.settings.actions_port
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy
-            self.processes[name] = subprocess.Popen(
-                args,
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop them in order
-            )
+        private_dir(self.log_dir)
+        path = self.log_dir / f"{name}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # also a log an older version made with default modes
+        log = os.fdopen(fd, "ab")  # lives with the process
+        self.processes[name] = subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop them in order
+        )
 
     def actions_command(self) -> tuple[list[str], dict[str, str]]:
         """The action server's command line and environment (``intake actions`` execs it)."""
@@ -153,8 +204,11 @@ class Services:
             "actions",
             "--port",
             str(self.settings.actions_port),
+            actions_log_flag(self.settings),
+            "--logging-config_file",  # (sic: rasa_sdk's spelling)
+            str(write_actions_logging(self.settings)),
         ]
-        return args, env
+        return args, {**env, **service_log_environ(self.settings)}
 
     def start_actions(self) -> None:
         self._spawn("actions", *self.actions_command())
@@ -183,7 +237,7 @@ class Services:
             "--credentials",
             str(credentials),
         ]
-        return args, env
+        return args, {**env, **service_log_environ(self.settings)}
 
     def start_rasa(self) -> None:
         args, env = self.rasa_command()

@@ -7,8 +7,10 @@ drivers are chosen here so that no other module cares which database it runs on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +20,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Every engine of the app, the action server, the tracker erasure and the migrations: an error
+# never quotes the statement's bound values (a message's text, a phone number, a name), so a
+# logged or re-raised database error carries no personal data (issue 12, bot/logging_setup.py).
+ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 
 
 def sync_url(url: str) -> str:
@@ -44,9 +50,15 @@ def is_sqlite(url: str) -> bool:
 
 
 def ensure_sqlite_dir(url: str) -> None:
+    """The SQLite file's directory (made 0700 when it is new); an existing file closed to other
+    users (0600: files made before this version had default modes)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if existing.is_file():
+                existing.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -66,10 +78,18 @@ def install_sqlite_pragmas(sync_engine) -> None:  # type: ignore[no-untyped-def]
 
 
 def create_engine(url: str) -> AsyncEngine:
+    """The app's async engine (values hidden from errors, SQLite pragmas)."""
     ensure_sqlite_dir(url)
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
+    engine = create_async_engine(async_url(url), pool_pre_ping=True, **ENGINE_OPTIONS)
     install_sqlite_pragmas(engine.sync_engine)
     return engine
+
+
+def sync_engine(url: str, **options: Any) -> Engine:
+    """A synchronous engine (the action server, the tracker erasure, migrations), with values
+    hidden from its errors like the app's. Every engine is made here or in ``create_engine``
+    (tests/unit/test_private_logs.py checks the code for any other)."""
+    return create_sync_engine(sync_url(url), **ENGINE_OPTIONS, **options)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

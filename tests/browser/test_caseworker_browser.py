@@ -21,7 +21,7 @@ from actions.intake_texts import CONSENT_VERSION
 from bot.settings import PROJECT_ROOT
 from bot.store import migrate
 from tests.caseworker_support import PASSWORD, LiveServer, add_user
-from tests.helpers import FakeRasa, echo_answer, make_settings
+from tests.helpers import FakeRasa, echo_answer, make_settings, web_address, web_poll, web_post
 from tests.intake_support import assert_reads_in, conversation_of, fill_form, referral_of
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -68,14 +68,14 @@ async def log_in(page: Page, server: LiveServer, username: str, language: str = 
 
 async def person_writes(server: LiveServer, user: str, text: str) -> list[dict]:
     async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+        response = await web_post(client, user, text)
         assert response.status_code == 200
         return response.json()["replies"]
 
 
 async def person_polls(server: LiveServer, user: str) -> list[str]:
     async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.get("/channels/web/messages", params={"user": user})
+        response = await web_poll(client, user)
         return [r["text"] for r in response.json()["replies"]]
 
 
@@ -158,7 +158,8 @@ async def test_caseworker_goes_from_login_to_reply_and_close(
 
     # Reveal the contact details (audited), hand back, close with an outcome.
     await page.get_by_role("button", name="Reveal (recorded)").click()
-    await expect(page.locator("#contact-details")).to_contain_text(person)
+    # A web chat person's address: the keyed hash of their token (no name, no token).
+    await expect(page.locator("#contact-details")).to_contain_text(web_address(person))
     await page.goto(f"{server.url}/caseworker/referrals/{referral_id}")
     await page.get_by_role("button", name="Hand back to the assistant").click()
     await expect(page.locator("#conversation-status")).to_have_text("Assistant answering")

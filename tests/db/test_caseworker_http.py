@@ -38,7 +38,16 @@ from tests.caseworker_support import (
     login,
     make_referral,
 )
-from tests.helpers import FakeRasa, another_browser, echo_answer, make_settings, running_app
+from tests.helpers import (
+    FakeRasa,
+    another_browser,
+    echo_answer,
+    make_settings,
+    running_app,
+    web_address,
+    web_poll,
+    web_post,
+)
 from tests.intake_support import (
     assert_reads_in,
     conversation_of,
@@ -66,7 +75,7 @@ async def app(
 
 
 async def person_says(client: httpx.AsyncClient, user: str, text: str) -> list[dict]:
-    response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+    response = await web_post(client, user, text)
     assert response.status_code == 200, response.text
     return response.json()["replies"]
 
@@ -283,13 +292,15 @@ async def test_every_access_and_change_is_audited(
     assert "Amina" in page.text and "Kenya" in page.text
     # Contact details are masked until revealed
     assert "+14165550123" not in page.text and "web-user-8421" not in page.text
+    assert web_address("web-user-8421") not in page.text
     assert "••••••••0123" in page.text
     assert page.headers["cache-control"] == "no-store"
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
     token = await csrf_of(app, f"/caseworker/referrals/{referral_id}")
     revealed = await app.post(f"/caseworker/referrals/{referral_id}/reveal", data={"csrf": token})
-    assert "+14165550123" in revealed.text and "web-user-8421" in revealed.text
+    # A web chat person's address is their token's keyed hash (no name, no token).
+    assert "+14165550123" in revealed.text and web_address("web-user-8421") in revealed.text
 
     await app.post(f"/caseworker/referrals/{referral_id}/claim", data={"csrf": token})
     await app.post(
@@ -342,7 +353,7 @@ async def test_every_access_and_change_is_audited(
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert [r["id"] for r in rows] == [referral_id]
-    assert rows[0]["contact_address"] == "web-user-8421"
+    assert rows[0]["contact_address"] == web_address("web-user-8421")
     # "+1416..." would be a formula in a spreadsheet: it is exported as text
     assert "'+14165550123" in rows[0]["intake"] or "+14165550123" in rows[0]["intake"]
     entries = db_rows(database_url, select(AuditEntry).where(AuditEntry.action == "export_csv"))
@@ -409,7 +420,7 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     referral = db_get(database_url, Referral, referral_id)
     assert (await login(app, "eli")).status_code == 303
     token = await csrf_of(app)
-    last = (await app.get("/channels/web/messages", params={"user": "p2"})).json()["replies"]
+    last = (await web_poll(app, "p2")).json()["replies"]
     after = last[-1]["id"]
 
     # Push channels (SMS, Telegram) deliver through their hook: record the calls.
@@ -427,7 +438,7 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     await app.post(
         f"/caseworker/referrals/{referral_id}/reply", data={"csrf": token, "canned": "hello"}
     )
-    polled = await app.get("/channels/web/messages", params={"user": "p2", "after": after})
+    polled = await web_poll(app, "p2", after)
     texts = [r["text"] for r in polled.json()["replies"]]
     assert texts[0].startswith("Un intervenant examine maintenant votre demande")
     assert texts[1].startswith("Bonjour, je suis intervenant du programme")
@@ -488,7 +499,7 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
         "3 tries",
     )
     assert referral.closed_at is not None
-    polled = await app.get("/channels/web/messages", params={"user": "p2", "after": after})
+    polled = await web_poll(app, "p2", after)
     assert polled.json()["replies"][-1]["text"].startswith("Votre demande est maintenant fermée")
 
 
@@ -682,7 +693,9 @@ async def test_api_needs_a_scoped_token_pages_and_audits(
         offset = page["next_offset"]
     assert len(seen) == len(set(seen)) == 5
     item = first["items"][0]
-    assert item["contact_address_masked"] == "••••"  # "api0": too short to show any of it
+    # A web address is the token's keyed hash: masked but its last 4 characters.
+    masked = {service.mask(web_address(f"api{i}")) for i in range(5)}
+    assert item["contact_address_masked"] in masked
     one = await app.get(f"/api/v1/referrals/{seen[0]}", headers=auth)
     assert one.status_code == 200 and one.json()["screening_outcome"] == "likely_eligible"
     assert (await app.get("/api/v1/referrals/nope", headers=auth)).status_code == 404
@@ -737,12 +750,12 @@ async def test_api_masks_contact_details_unless_the_token_may_read_them(
     assert body["intake"]["phone"] == "••••••••0123"
     assert body["intake"]["phone_as_written"] == service.mask(intake["phone_as_written"])
     assert body["contact_address"] is None
-    assert body["contact_address_masked"] == "•••••••••7788"
+    assert body["contact_address_masked"] == service.mask(web_address("web-user-7788"))
     assert body["intake"]["first_name"] == "Amina"  # answers are not contact details
 
     auth = {"Authorization": f"Bearer {full_token}"}
     one = (await app.get(f"/api/v1/referrals/{referral_id}", headers=auth)).json()
-    assert one["contact_address"] == "web-user-7788"
+    assert one["contact_address"] == web_address("web-user-7788")
     assert one["intake"]["phone"] == "+14165550123"
     assert one["intake"]["phone_as_written"] == "416 555 0123 ext 9"
     listed = (await app.get("/api/v1/referrals", headers=auth)).json()

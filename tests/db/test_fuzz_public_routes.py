@@ -1,6 +1,6 @@
 """A bounded random loop over every public route, on SQLite and PostgreSQL: the web chat (POST and
-GET), the SMS webhook (validly signed), the Telegram webhook (with the secret), the preview and the
-caseworker login form.
+GET, with issued, made-up and malformed tokens), the SMS webhook (validly signed), the Telegram
+webhook (with the secret), the preview and the caseworker login form.
 
 At least 10,000 requests in all (``FUZZ_REQUESTS`` per database, 5,000 by default), from a seeded
 generator (``FUZZ_SEED``; the seed is in every failure message) that mixes valid messages with
@@ -31,6 +31,7 @@ import httpx
 import pytest
 
 from tests.fakes import tg_callback, tg_message
+from tests.helpers import web_post
 from tests.public_routes import (
     PREVIEW,
     WEB,
@@ -111,7 +112,12 @@ def raw_body(rng: random.Random) -> bytes:
     return b""
 
 
-USERS = [f"fuzz-{i}" for i in range(12)] + ["a:b", "a", "b:c", "x" * 100]
+# Authorization headers the web chat routes get: none (a new conversation), a token the server
+# issued (filled in as the fuzzer receives them), made-up and malformed ones.
+BAD_AUTH = [
+    "Bearer " + "A" * 43, "Bearer ", "Bearer x", "Basic dXNlcjpwYXNz", "bearer " + "b" * 128,
+    "Bearer " + "c" * 129, "Bearer \u00e9" + "d" * 42, "Token abc", "",
+]  # fmt: skip
 
 
 class Fuzzer:
@@ -119,29 +125,46 @@ class Fuzzer:
         self.client = client
         self.rng = rng
         self.chats = [rng.randint(10_000_000, 99_999_999) for _ in range(6)]
+        self.tokens: list[str] = []  # issued to this fuzzer: later messages continue them
+
+    def web_headers(self) -> dict[str, Any]:
+        rng = self.rng
+        choice = rng.random()
+        if choice < 0.3 or (choice < 0.8 and not self.tokens):
+            return {}
+        if choice < 0.8:
+            return {"Authorization": f"Bearer {rng.choice(self.tokens)}"}
+        value = form_text(rng.choice([*BAD_AUTH, nasty_text(rng, 60)]))
+        # As bytes, UTF-8 included; no control characters (the HTTP server refuses those first).
+        return {"Authorization": re.sub(r"[\x00-\x1f\x7f]", "", value).encode()}  # type: ignore[dict-item]
 
     async def web_post(self) -> httpx.Response:
         rng = self.rng
+        headers = {"content-type": "application/json", **self.web_headers()}
         if rng.random() < 0.25:
-            return await self._post(WEB, raw_body(rng))
-        body: dict[str, Any] = {"user": rng.choice(USERS), "text": nasty_text(rng, 3000)}
+            return await self.client.post(WEB, content=raw_body(rng), headers=headers)
+        body: dict[str, Any] = {"text": nasty_text(rng, 3000)}
         if rng.random() < 0.3:
             body["id"] = rng.choice([uuid.uuid4().hex, "c", "b:c", nasty_text(rng, 20)])
         if rng.random() < 0.15:
             body[rng.choice(["user", "text", "id"])] = nasty_value(rng)
         if rng.random() < 0.02:
             body["text"] = "x" * rng.randint(1990, 2010)
-        return await self._post(WEB, ascii_json(body))
+        response = await self.client.post(WEB, content=ascii_json(body), headers=headers)
+        if response.status_code == 200 and response.json().get("token") and len(self.tokens) < 12:
+            self.tokens.append(response.json()["token"])
+        return response
 
     async def web_get(self) -> httpx.Response:
         rng = self.rng
         params = {
-            "user": rng.choice([*USERS, form_text(nasty_text(rng, 20))]),
             "after": rng.choice(
                 ["0", "5", "-1", "100000000000000000000", "abc", "", "1e3", str(2**31), "9" * 40]
             ),
         }
-        return await self.client.get(WEB, params=params)
+        if rng.random() < 0.1:  # the old contract's user id, or a token in the URL
+            params[rng.choice(["user", "token"])] = form_text(nasty_text(rng, 40))
+        return await self.client.get(WEB, params=params, headers=self.web_headers())
 
     async def sms(self) -> httpx.Response:
         rng = self.rng
@@ -283,7 +306,8 @@ async def test_no_5xx_no_hang_and_the_app_still_answers(
         await client.app.state.channels.pipeline.drain()  # type: ignore[attr-defined]
         total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         # Afterwards, the app still answers a person, and says it is healthy.
-        after = await client.post(WEB, json={"user": f"after-{seed}", "text": "hello"})
+        after = await web_post(client, f"after-{seed}", "hello")
+        again = await web_post(client, f"after-{seed}", "hello again")
         health = await client.get("/healthz")
     per_route = {k: round(v, 1) for k, v in sorted(tally.seconds.items())}
     summary = (
@@ -296,6 +320,7 @@ async def test_no_5xx_no_hang_and_the_app_still_answers(
     assert not tally.failures, f"{summary}\n" + "\n".join(tally.failures)
     assert tally.slowest[0] < HANG_SECONDS, summary
     assert after.status_code == 200 and after.json()["replies"][0]["text"] == "en: hello"
+    assert again.status_code == 200 and again.json()["replies"][0]["text"] == "en: hello again"
     assert health.status_code == 200, health.text
     background = [
         r.getMessage()

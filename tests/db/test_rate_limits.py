@@ -14,8 +14,8 @@ from bot import referrals
 from bot.i18n import t
 from bot.intake import progress, vocabulary
 from bot.store.models import Referral
-from tests.helpers import RULES, rows
-from tests.public_routes import PREVIEW, WEB, all_routes_app
+from tests.helpers import RULES, rows, web_address, web_poll, web_post
+from tests.public_routes import PREVIEW, all_routes_app
 
 
 def assert_limited(response: httpx.Response) -> None:
@@ -35,15 +35,15 @@ async def test_web_posts_are_limited_per_address_and_per_conversation(
         rate_limit_web_post_conversation="2/minute",
     ) as client:
         for _ in range(2):
-            assert (await client.post(WEB, json={"user": "u1", "text": "hi"})).status_code == 200
-        limited = await client.post(WEB, json={"user": "u1", "text": "hi"})
+            assert (await web_post(client, "u1", "hi")).status_code == 200
+        limited = await web_post(client, "u1", "hi")
         assert_limited(limited)
         # Shown as is by the page, in both languages (the person's language is not known yet).
         assert limited.json()["message"] == f"{t('rate_limited', 'en')} / {t('rate_limited', 'fr')}"
         # Other conversations from the same address, until the address is used up.
         for user in ("u2", "u3"):
-            assert (await client.post(WEB, json={"user": user, "text": "hi"})).status_code == 200
-        assert_limited(await client.post(WEB, json={"user": "u4", "text": "hi"}))
+            assert (await web_post(client, user, "hi")).status_code == 200
+        assert_limited(await web_post(client, "u4", "hi"))
         # A refused message was not stored, and never reached the assistant.
         assert len(client.fakes.rasa.received) == 4  # type: ignore[attr-defined]
 
@@ -52,10 +52,12 @@ async def test_polling_is_limited_too(tmp_path: Path, database_url: str) -> None
     async with all_routes_app(
         tmp_path, database_url, rate_limit_web_poll_conversation="3/minute"
     ) as client:
+        for person in ("p", "other"):
+            assert (await web_post(client, person, "hello")).status_code == 200
         for _ in range(3):
-            assert (await client.get(WEB, params={"user": "p"})).status_code == 200
-        assert_limited(await client.get(WEB, params={"user": "p"}))
-        assert (await client.get(WEB, params={"user": "other"})).status_code == 200
+            assert (await web_poll(client, "p")).status_code == 200
+        assert_limited(await web_poll(client, "p"))
+        assert (await web_poll(client, "other")).status_code == 200
 
 
 async def test_contact_requests_without_an_intake_have_a_quota_per_address(
@@ -65,28 +67,28 @@ async def test_contact_requests_without_an_intake_have_a_quota_per_address(
         tmp_path, database_url, rate_limit_web_contact_address="2/hour"
     ) as client:
         for user, text in (("flood1", "HUMAN"), ("flood2", "/human_handoff")):
-            response = await client.post(WEB, json={"user": user, "text": text})
+            response = await web_post(client, user, text)
             assert response.status_code == 200
         # The third new person asking for a person from this address is refused...
-        refused = await client.post(WEB, json={"user": "flood3", "text": "humain"})
+        refused = await web_post(client, "flood3", "humain")
         assert_limited(refused)
         both = f"{t('contact_rate_limited', 'en')} / {t('contact_rate_limited', 'fr')}"
         assert refused.json()["message"] == both
         # ...in their language when it is known.
-        assert (await client.post(WEB, json={"user": "fr1", "text": "bonjour"})).status_code == 200
-        refused = await client.post(WEB, json={"user": "fr1", "text": "HUMAIN"})
+        assert (await web_post(client, "fr1", "bonjour")).status_code == 200
+        refused = await web_post(client, "fr1", "HUMAIN")
         assert_limited(refused)
         assert refused.json()["message"] == t("contact_rate_limited", "fr")
         # Ordinary messages from the same address still go through.
-        ordinary = await client.post(WEB, json={"user": "flood3", "text": "what is the program"})
+        ordinary = await web_post(client, "flood3", "what is the program")
         assert ordinary.status_code == 200
         # A person with an intake in progress is not counted: their request goes through.
         sessions = client.app.state.sessions  # type: ignore[attr-defined]
-        assert (await client.post(WEB, json={"user": "real", "text": "hello"})).status_code == 200
+        assert (await web_post(client, "real", "hello")).status_code == 200
         async with sessions() as s:
             conversation_id = await s.run_sync(lambda sync: _conversation_of(sync, "real"))
             await s.run_sync(lambda sync: _start_intake(sync, conversation_id, {"area": "gta"}))
-        assert (await client.post(WEB, json={"user": "real", "text": "HUMAN"})).status_code == 200
+        assert (await web_post(client, "real", "HUMAN")).status_code == 200
 
 
 def _conversation_of(session: Session, address: str) -> str:
@@ -97,7 +99,7 @@ def _conversation_of(session: Session, address: str) -> str:
     return session.scalar(
         select(Conversation.id)
         .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Contact.channel == "web", Contact.address == address)
+        .where(Contact.channel == "web", Contact.address == web_address(address))
     )
 
 
@@ -111,7 +113,7 @@ async def test_web_contact_requests_without_an_intake_are_marked_unverified(
 ) -> None:
     async with all_routes_app(tmp_path, database_url) as client:
         for user in ("anon", "with-intake", "in-crisis"):
-            await client.post(WEB, json={"user": user, "text": "hello"})
+            await web_post(client, user, "hello")
         sessions = client.app.state.sessions  # type: ignore[attr-defined]
         async with sessions() as s:
 

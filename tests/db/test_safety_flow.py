@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot import crisis, referrals
 from bot.store.models import Conversation, ConversationStatus, Referral
 from bot.store.safety import ConversationFlag
-from tests.helpers import RULES, FakeRasa, echo_answer, make_settings, running_app
+from tests.helpers import RULES, FakeRasa, echo_answer, make_settings, running_app, web_post
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ async def client(
 
 
 async def say(client: httpx.AsyncClient, text: str, user: str = "u1") -> list[str]:
-    response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+    response = await web_post(client, user, text)
     assert response.status_code == 200, response.text
     return [r["text"] for r in response.json()["replies"]]
 
@@ -221,9 +221,7 @@ async def test_help_and_erasure_still_work_after_stop(client: httpx.AsyncClient)
     await say(client, "STOP", user="stopper")
     assert await say(client, "hello?", user="stopper") == []
     assert len(await say(client, "HELP", user="stopper")) == 1
-    response = await client.post(
-        "/channels/web/messages", json={"user": "stopper", "text": "DELETE"}
-    )
+    response = await web_post(client, "stopper", "DELETE")
     buttons = response.json()["replies"][0]["buttons"]
     assert [b["payload"] for b in buttons] == ["/delete_confirm", "/delete_cancel"]
     await say(client, "/delete_confirm", user="stopper")

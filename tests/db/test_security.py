@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 
 from bot.store.models import Direction, Message
 from tests.fakes import tg_message
-from tests.helpers import rows, settle
+from tests.helpers import rows, settle, web_poll, web_post, web_token
 from tests.public_routes import (
     PREVIEW,
     WEB,
@@ -40,7 +40,7 @@ async def inbound(client: httpx.AsyncClient, channel: str) -> list[Message]:
 
 
 async def still_answers(client: httpx.AsyncClient) -> None:
-    response = await client.post(WEB, json={"user": "after-the-storm", "text": "hello"})
+    response = await web_post(client, "after-the-storm", "hello")
     assert response.status_code == 200
     assert response.json()["replies"][0]["text"] == "en: hello"
 
@@ -63,7 +63,7 @@ async def test_deeply_nested_json_is_a_clear_4xx_on_the_web_and_acknowledged_on_
 async def test_lone_surrogates_and_nul_are_replaced_stored_and_answered(
     client: httpx.AsyncClient,
 ) -> None:
-    body = b'{"user": "surrogate", "text": "hi \\ud800 there \\u0000 end"}'
+    body = b'{"text": "hi \\ud800 there \\u0000 end"}'
     response = await client.post(WEB, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200, response.text
     assert response.json()["replies"][0]["text"] == "en: hi \ufffd there \ufffd end"
@@ -131,24 +131,27 @@ async def test_a_message_the_database_refuses_is_acknowledged_with_a_log_line_fr
 
 
 async def test_poll_with_a_huge_or_bad_after_is_a_clear_answer(client: httpx.AsyncClient) -> None:
-    await client.post(WEB, json={"user": "poller", "text": "hello"})
-    huge = await client.get(WEB, params={"user": "poller", "after": "100000000000000000000"})
+    await web_post(client, "poller", "hello")
+    huge = await web_poll(client, "poller", "100000000000000000000")
     assert huge.status_code == 200 and huge.json() == {"replies": []}
-    negative = await client.get(WEB, params={"user": "poller", "after": "-5"})
+    negative = await web_poll(client, "poller", "-5")
     assert [r["text"] for r in negative.json()["replies"]] == ["en: hello"]
     for bad in ("abc", "1e5", "", "9" * 40):
-        response = await client.get(WEB, params={"user": "poller", "after": bad})
+        response = await web_poll(client, "poller", bad)
         assert response.status_code == 422 and response.json()["error"] == "invalid_after"
-    trailing_newline = await client.get(WEB, params={"user": "poller\n"})
-    assert trailing_newline.status_code == 422
+    # A token with one character more is not the token: refused, never matched loosely.
+    token = web_token(client, "poller")
+    assert token is not None
+    longer = await client.get(WEB, headers={"Authorization": f"Bearer {token}x"})
+    assert longer.status_code == 401
 
 
 async def test_web_message_ids_never_collide_across_users(client: httpx.AsyncClient) -> None:
-    first = await client.post(WEB, json={"user": "a:b", "text": "first", "id": "c"})
-    second = await client.post(WEB, json={"user": "a", "text": "second", "id": "b:c"})
+    first = await web_post(client, "a:b", "first", id="c")
+    second = await web_post(client, "a", "second", id="b:c")
     assert first.json()["duplicate"] is False and second.json()["duplicate"] is False
     assert [r["text"] for r in second.json()["replies"]] == ["en: second"]
-    again = await client.post(WEB, json={"user": "a", "text": "second", "id": "b:c"})
+    again = await web_post(client, "a", "second", id="b:c")
     assert again.json()["duplicate"] is True
 
 
@@ -157,6 +160,6 @@ async def test_a_person_cannot_inject_an_intent_behind_slashes_and_spaces(
 ) -> None:
     fake_rasa = client.fakes.rasa  # type: ignore[attr-defined]
     for text in ('/ /greet{"name": "x"}', " //  /greet", "/unknown_intent"):
-        response = await client.post(WEB, json={"user": "injector", "text": text})
+        response = await web_post(client, "injector", text)
         assert response.status_code == 200
         assert not fake_rasa.received[-1]["message"].startswith("/"), text

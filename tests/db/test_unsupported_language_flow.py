@@ -15,7 +15,7 @@ from bot.sms import cost, to_gsm7
 from bot.store.models import Conversation, ConversationStatus, InboundStatus, Message
 from tests.db.test_channel_sms import number, post_sms, sent_to, sms_settings
 from tests.fakes import FakeTwilio
-from tests.helpers import FakeRasa, echo_answer, make_settings, running_app
+from tests.helpers import FakeRasa, echo_answer, make_settings, running_app, web_post
 
 SPANISH = "hola, necesito ayuda para volver a mi pais"
 PERSON = {"title": "Talk to a person / Parler à une personne", "payload": "/human_handoff"}
@@ -38,7 +38,7 @@ async def client(
 
 
 async def say(client: httpx.AsyncClient, text: str, user: str) -> list[dict]:
-    response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+    response = await web_post(client, user, text)
     assert response.status_code == 200, response.text
     return response.json()["replies"]
 

@@ -13,7 +13,7 @@ import pytest
 from bot.runtime import training
 from bot.runtime.services import Services
 from bot.settings import Settings
-from tests.helpers import free_port, make_settings, running_app
+from tests.helpers import free_port, make_settings, running_app, web_address, web_post
 
 
 @dataclass
@@ -65,10 +65,13 @@ class Chat:
         self.client = client
         self.user = user
 
+    @property
+    def address(self) -> str:
+        """The web contact's address: the keyed hash of the token the server issued."""
+        return web_address(self.user)
+
     async def say(self, text: str) -> list[dict]:
-        response = await self.client.post(
-            "/channels/web/messages", json={"user": self.user, "text": text}
-        )
+        response = await web_post(self.client, self.user, text)
         assert response.status_code == 200, response.text
         return response.json()["replies"]
 

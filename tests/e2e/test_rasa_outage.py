@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from tests.e2e.conftest import Chat, Stack
-from tests.helpers import wait_for
+from tests.helpers import wait_for, web_poll
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +31,7 @@ async def test_message_sent_while_rasa_is_down_is_answered_when_it_returns(
     await asyncio.to_thread(stack.services.wait_ready)
 
     async def answer() -> str:
-        response = await stack.client.get(
-            "/channels/web/messages", params={"user": chat.user, "after": replies[-1]["id"]}
-        )
+        response = await web_poll(stack.client, chat.user, replies[-1]["id"])
         return " ".join(r["text"] for r in response.json()["replies"])
 
     text = await wait_for(answer, timeout=30)

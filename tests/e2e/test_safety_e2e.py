@@ -17,6 +17,7 @@ from bot.store.intake import IntakeProgress
 from bot.store.models import Contact, Conversation, Referral
 from bot.store.safety import ConversationFlag
 from tests.e2e.conftest import Chat, Stack
+from tests.helpers import web_address_or_name
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def referral_of(stack: Stack, user: str) -> tuple[Referral | None, set[str], dic
             conversation = s.scalar(
                 select(Conversation)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.channel == "web", Contact.address == user)
+                .where(Contact.channel == "web", Contact.address == web_address_or_name(user))
             )
             assert conversation is not None
             referral = s.scalar(

@@ -18,7 +18,7 @@ import uvicorn
 
 from bot.app import create_app
 from bot.store import migrate
-from tests.helpers import FakeRasa, echo_answer, free_port, make_settings, running_app
+from tests.helpers import FakeRasa, echo_answer, free_port, make_settings, running_app, web_post
 
 WEB = "/channels/web/messages"
 
@@ -70,12 +70,12 @@ async def test_a_chunked_body_is_cut_off_as_soon_as_it_passes_the_cap(
 
     assert_too_large(await client.post(WEB, content=chunks()))
     assert sent < 100  # the app stopped reading right after the cap
-    ok = await client.post(WEB, json={"user": "u", "text": "hello"})
+    ok = await web_post(client, "u", "hello")
     assert ok.status_code == 200
 
 
 async def test_a_body_within_the_cap_is_read_normally(client: httpx.AsyncClient) -> None:
-    response = await client.post(WEB, json={"user": "u", "text": "x" * 2000})
+    response = await web_post(client, "u", "x" * 2000)
     assert response.status_code == 200
 
 
@@ -140,7 +140,7 @@ def test_an_unexpected_error_answers_json_and_the_connection_stays_usable(
 
     with ServedApp(app) as served:
         conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
-        body = json.dumps({"user": "u", "text": "boom"})
+        body = json.dumps({"text": "boom"})
         headers = {"content-type": "application/json"}
         original = app.state.conversations.receive
         app.state.conversations.receive = broken
@@ -150,7 +150,7 @@ def test_an_unexpected_error_answers_json_and_the_connection_stays_usable(
         assert json.loads(response.read())["error"] == "internal_error"
         socket_before = conn.sock
         app.state.conversations.receive = original
-        conn.request("POST", WEB, body=json.dumps({"user": "u", "text": "hi"}), headers=headers)
+        conn.request("POST", WEB, body=json.dumps({"text": "hi"}), headers=headers)
         response = conn.getresponse()
         assert response.status == 200, response.read()
         assert json.loads(response.read())["replies"][0]["text"] == "en: hi"
