@@ -14,6 +14,7 @@ followed it instead of sending it twice (a half-filled form would take the answe
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,10 +81,17 @@ class AnswerInProgress(EngineUnavailable):
     the ``action_listen`` that ends the turn): try again later, do not send it again."""
 
 
-def replies_after(events: list[Any], app_message_id: str) -> list[Reply] | None:
+# A turn with no ``action_listen`` this long after its last event is taken as it is (Rasa stopped
+# in the middle of it, or ended it some other way): a retry never waits on it for ever.
+TURN_SETTLED_SECONDS = 120.0
+
+
+def replies_after(
+    events: list[Any], app_message_id: str, now: float | None = None
+) -> list[Reply] | None:
     """The bot replies Rasa gave to the user event carrying ``app_message_id``, from tracker
     events; None when no user event carries it. Raises ``AnswerInProgress`` when the turn is not
-    finished."""
+    finished (no ``action_listen`` yet, and its last event is recent)."""
     start = None
     for index, event in enumerate(events):
         if (
@@ -106,6 +114,10 @@ def replies_after(events: list[Any], app_message_id: str) -> list[Reply] | None:
             bot.append({"text": event.get("text"), "buttons": data.get("buttons")})
         elif kind == "action" and event.get("name") == "action_listen":
             return parse_rasa_replies(bot)
+    last = events[-1].get("timestamp") if isinstance(events[-1], dict) else None
+    current = time.time() if now is None else now
+    if isinstance(last, int | float) and current - last > TURN_SETTLED_SECONDS:
+        return parse_rasa_replies(bot)
     raise AnswerInProgress("Rasa is still answering this message")
 
 
