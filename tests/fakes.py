@@ -44,8 +44,8 @@ class FakeTwilio(LoopbackServer):
         self.sent: list[dict[str, str]] = []  # accepted messages, in order
         self.requests = 0  # every create call, failed ones included
         # HTTP statuses to answer the next calls with; (status, "Retry-After value") adds the
-        # header.
-        self.fail_next: list[int | tuple[int, str]] = []
+        # header; None answers that call normally.
+        self.fail_next: list[int | tuple[int, str] | None] = []
         self.blocked: set[str] = set()  # numbers that answer 21610
         self.hold = False  # keep create calls waiting until set back to False
         self.in_flight = 0  # create calls being answered right now

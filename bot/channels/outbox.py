@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -173,10 +173,10 @@ class Outbox:
                     inflight.discard(task)
                     sent += _was_sent(task)
         finally:
-            renewer.cancel()
             if inflight:  # stopping: let the sends under way finish (each has its timeout)
                 await asyncio.wait(inflight)
                 sent += sum(_was_sent(task) for task in inflight)
+            renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
 
@@ -230,7 +230,9 @@ class Outbox:
 
     @staticmethod
     def _heads(now: datetime, limit: int) -> Select[tuple[int]]:
-        """Due, unclaimed deliveries that are the oldest waiting part of their conversation."""
+        """Due, unclaimed deliveries that are the oldest waiting part of their conversation:
+        no earlier part still queued (a delivery status callback may have moved its message
+        on already), no earlier reply still queued (rendered or not)."""
         earlier = aliased(Delivery)
         earlier_message = exists().where(
             Message.conversation_id == Delivery.conversation_id,
@@ -239,9 +241,12 @@ class Outbox:
             Message.id < Delivery.message_id,
         )
         earlier_part = exists().where(
-            earlier.message_id == Delivery.message_id,
-            earlier.part < Delivery.part,
+            earlier.conversation_id == Delivery.conversation_id,
             earlier.status == DeliveryStatus.QUEUED,
+            or_(
+                earlier.message_id < Delivery.message_id,
+                and_(earlier.message_id == Delivery.message_id, earlier.part < Delivery.part),
+            ),
         )
         return (
             select(Delivery.id)

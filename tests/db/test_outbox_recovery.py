@@ -234,6 +234,37 @@ async def test_different_conversations_are_sent_concurrently_within_the_bound(
         assert twilio.bodies(people[0]) == ["en: one", "en: more", "en: more"]
 
 
+async def test_a_part_waiting_for_a_retry_holds_the_next_replies_even_once_delivered(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, twilio: FakeTwilio
+) -> None:
+    """A long reply goes out in two SMS; the second fails and waits for its retry, and Twilio
+    reports the first delivered meanwhile (the message moves on to "delivered"): the next reply
+    still waits behind the second part."""
+    settings = sms_settings(tmp_path, database_url, fake_rasa, twilio)
+    async with running_app(settings, run_worker=False) as client:
+        person = number()
+        long_text = " ".join(["This sentence is part of a long message."] * 15)
+        await post_sms(client, long_text, person)
+        await answered(client)
+        parts = await rows(client, Delivery)
+        assert len(parts) == 2
+        twilio.fail_next = [None, (429, "120")]  # the first part goes, the second gets a 429
+        outbox = outbox_of(client)
+        assert await outbox.run_once() == 1
+        params = {"MessageSid": twilio.sent[0]["Sid"], "MessageStatus": "delivered"}
+        params["AccountSid"] = TWILIO_SID
+        path = "/channels/sms/status"
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"{PUBLIC}{path}", params)
+        status = await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+        assert status.status_code == 200
+        [first] = await rows(client, Message, Message.direction == Direction.OUT)
+        assert first.status == "delivered"
+        await post_sms(client, "next", person)
+        await answered(client)
+        assert await outbox.run_once() == 0
+        assert len(twilio.bodies(person)) == 1  # "next" waits for the second part
+
+
 # -- retries -----------------------------------------------------------------------------------
 
 
