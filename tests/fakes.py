@@ -48,6 +48,7 @@ class FakeTwilio(LoopbackServer):
         self.fail_next: list[int | tuple[int, str] | None] = []
         self.blocked: set[str] = set()  # numbers that answer 21610
         self.hold = False  # keep create calls waiting until set back to False
+        self.delay_seconds = 0.0  # a slow Twilio: every create call takes this long
         self.in_flight = 0  # create calls being answered right now
         self.max_in_flight = 0
         self._in_flight_to: dict[str, int] = {}
@@ -71,6 +72,8 @@ class FakeTwilio(LoopbackServer):
             # event loop, so not an asyncio.Event of this server's loop).
             while self.hold:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
             return self._answer_create(form)
         finally:
             with self.lock:
