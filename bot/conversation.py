@@ -35,11 +35,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,10 +67,14 @@ from bot.store.models import (
     Message,
     OutboundStatus,
     Referral,
+    utcnow,
 )
 from bot.store.safety import ConversationFlag, FlagSource
 
 log = logging.getLogger(__name__)
+
+# How long the retry worker leaves a just-received message to the request that stored it.
+RECEIVED_GRACE_SECONDS = 5.0
 
 _INTENT_TRIGGER = re.compile(r"^/([A-Za-z_]+)$")
 _LEADING_SLASHES = re.compile(r"^[\s/]+")
@@ -819,7 +823,12 @@ class ConversationService:
             return [StoredReply(r.id, Reply.from_stored(r.text, r.payload)) for r in rows]
 
     async def process_pending(self) -> int:
-        """Retry every conversation with unanswered messages; returns how many were answered."""
+        """Retry every conversation with unanswered messages; returns how many were answered.
+
+        A message just received is left to the request that stored it for
+        ``RECEIVED_GRACE_SECONDS`` (its answer task holds the channel's language hint); after
+        that it was left behind (the process stopped in between) and is answered here."""
+        left_behind = utcnow() - timedelta(seconds=RECEIVED_GRACE_SECONDS)
         async with self._sessions() as s:
             rows = await s.execute(
                 select(Message.conversation_id, Message.channel)
@@ -827,7 +836,13 @@ class ConversationService:
                 .where(
                     Conversation.status != ConversationStatus.HUMAN,
                     Message.direction == Direction.IN,
-                    Message.status.in_([InboundStatus.RECEIVED, InboundStatus.PENDING]),
+                    or_(
+                        Message.status == InboundStatus.PENDING,
+                        and_(
+                            Message.status == InboundStatus.RECEIVED,
+                            Message.created_at < left_behind,
+                        ),
+                    ),
                 )
                 .distinct()
             )
