@@ -119,17 +119,22 @@ class ConversationLocks:
                 delay = min(delay * 2, _LONGEST_WAIT)
             yield held
         finally:
-            await self._release(conn, number, held)
+            # Shielded: a task cancelled while it holds the lock (or while the try that took it
+            # was on its way back) must still release it.
+            await asyncio.shield(self._release(conn))
 
     @staticmethod
-    async def _release(conn: AsyncConnection, number: int, held: bool) -> None:
+    async def _release(conn: AsyncConnection) -> None:
+        """Every advisory lock of the session, whether or not this side knows it got it (a
+        cancellation may come between the server taking it and the answer): a connection of
+        this pool holds one lock at most, and must go back to the pool holding none."""
         try:
-            if held:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": number})
-                await conn.commit()
-        except Exception:  # the session must not go back to the pool still holding the lock
+            await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            await conn.commit()
+        except BaseException:  # unknown state: the session ends, and its locks with it
             log.warning("advisory unlock failed; connection discarded")
             with contextlib.suppress(Exception):
                 await conn.invalidate()
         finally:
-            await conn.close()
+            with contextlib.suppress(Exception):
+                await conn.close()
