@@ -1,13 +1,15 @@
 """Per-conversation ordering across app processes (bot/store/locks.py): PostgreSQL advisory
 locks between two engines (two processes' connections), released when a holder's connection
 dies; in-process locks on SQLite; and two app instances on one PostgreSQL database answering the
-same person at once, each message into Rasa once and in order."""
+same person at once, each message into Rasa once and in order; the retry worker leaving a
+just-received message to the request that stored it."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -153,3 +155,32 @@ async def test_two_app_processes_answer_one_conversation_in_order_and_once(
         assert sorted(in_order) == sorted(texts)
         assert [r["message"] for r in fake_rasa.received] == in_order  # once each, in order
         assert all(m.status == "answered" for m in stored)
+
+
+async def test_the_retry_worker_leaves_a_just_received_message_to_its_request(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    """A message stored but not yet answered is its request's for a few seconds (the answer
+    task carries the channel's language hint); after that it was left behind and the retry
+    worker answers it."""
+    from sqlalchemy import update
+
+    from bot.conversation import RECEIVED_GRACE_SECONDS, InboundMessage
+    from bot.store.models import utcnow
+
+    settings = make_settings(tmp_path, database_url, fake_rasa.url)
+    async with running_app(settings, run_worker=False) as client:
+        service = client.app.state.conversations  # type: ignore[attr-defined]
+        message = InboundMessage("web", "someone", uuid.uuid4().hex, "bonjour", "fr")
+        accepted = await service.accept(message)  # stored; its answer never ran (a crash)
+        assert await service.process_pending() == 0
+        assert fake_rasa.received == []
+        async with service._sessions() as s:
+            await s.execute(
+                update(Message)
+                .where(Message.id == accepted.message_id)
+                .values(created_at=utcnow() - timedelta(seconds=RECEIVED_GRACE_SECONDS + 1))
+            )
+            await s.commit()
+        assert await service.process_pending() == 1
+        assert [r["message"] for r in fake_rasa.received] == ["bonjour"]
