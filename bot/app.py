@@ -34,6 +34,7 @@ from bot.http_guard import GuardMiddleware, json_error
 from bot.ratelimit import RateLimits
 from bot.settings import PROJECT_ROOT, WEB_TOKEN_SECRET_FILE, Settings, load_or_create_secret
 from bot.store.db import create_engine, session_factory
+from bot.store.locks import ConversationLocks
 
 if TYPE_CHECKING:
     from bot.runtime.health import StackHealth
@@ -67,17 +68,20 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     engine = RasaEngine(
         settings.rasa_url, settings.rasa_timeout_seconds, auth_token=settings.rasa_auth_token
     )
+    locks = ConversationLocks.for_engine(db)
     conversations = ConversationService(
         session_factory(db),
         engine,
         default_language=settings.default_language,  # type: ignore[arg-type]
         intents=domain_intents(),
         screening_rules_path=settings.screening_rules_path,
+        locks=locks,
     )
     try:
         yield Runtime(db, engine, conversations)
     finally:
         await engine.aclose()
+        await locks.aclose()
         await db.dispose()
 
 

@@ -23,30 +23,40 @@
          response; SMS and Telegram: the durable outbox in ``bot/channels/outbox.py`` sends them)
 
 Messages of one conversation are processed one at a time and in order (a per-conversation
-lock), so a retry never overtakes a newer message.
+lock, ``bot/store/locks.py``: in process memory on SQLite, a PostgreSQL advisory lock across app
+processes), so a retry never overtakes a newer message. Each message goes into Rasa once: it is
+counted before it is handed over, and a message handed over before is first looked up in Rasa's
+tracker (``_ask_engine``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crisis, keywords, referrals, safety
 from bot import language as lang
-from bot.engine import Button, EngineUnavailable, RasaEngine, Reply
+from bot.engine import (
+    APP_MESSAGE_ID,
+    AnswerInProgress,
+    Button,
+    EngineUnavailable,
+    RasaEngine,
+    Reply,
+)
 from bot.i18n import t
 from bot.intake import screening
 from bot.store.channels import ContactOptOut, OptOutSource
+from bot.store.locks import ConversationLocks
 from bot.store.models import (
     Author,
     Contact,
@@ -57,10 +67,14 @@ from bot.store.models import (
     Message,
     OutboundStatus,
     Referral,
+    utcnow,
 )
 from bot.store.safety import ConversationFlag, FlagSource
 
 log = logging.getLogger(__name__)
+
+# How long the retry worker leaves a just-received message to the request that stored it.
+RECEIVED_GRACE_SECONDS = 5.0
 
 _INTENT_TRIGGER = re.compile(r"^/([A-Za-z_]+)$")
 _LEADING_SLASHES = re.compile(r"^[\s/]+")
@@ -205,6 +219,7 @@ class ConversationService:
         intents: frozenset[str],
         screening_rules_path: Path,
         today: Callable[[], date] = date.today,
+        locks: ConversationLocks | None = None,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
@@ -212,16 +227,10 @@ class ConversationService:
         self._intents = intents
         self._rules_path = screening_rules_path
         self._today = today
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = locks or ConversationLocks()
         self.delivery_hooks: dict[str, DeliveryHook] = {}
         # Erases a person's conversations from Rasa's tracker store (set by the app).
         self.tracker_eraser: Callable[[list[str]], Awaitable[None]] | None = None
-
-    def _lock(self, key: str) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
 
     # -- 1. persist ------------------------------------------------------------------------
 
@@ -241,7 +250,7 @@ class ConversationService:
         """Step 1 only: store the message, idempotent on its channel id (push channels call
         this in the webhook, acknowledge at once, then ``answer`` in the background; if the
         process stops in between, the retry worker answers the stored message)."""
-        async with self._lock(f"{msg.channel}:{msg.address}"):
+        async with self._locks.hold(f"{msg.channel}:{msg.address}"):
             conversation_id, message_id, duplicate = await self._persist(msg)
         if duplicate:
             log.info("duplicate inbound dropped channel=%s message=%s", msg.channel, message_id)
@@ -249,7 +258,7 @@ class ConversationService:
 
     async def answer(self, conversation_id: str, language_hint: str | None = None) -> int:
         """Steps 2-5 for every unanswered message of the conversation, in order."""
-        async with self._lock(conversation_id):
+        async with self._locks.hold(conversation_id):
             return await self._process(conversation_id, language_hint=language_hint)
 
     async def _persist(self, msg: InboundMessage) -> tuple[str, int, bool]:
@@ -410,16 +419,49 @@ class ConversationService:
                     if engine_stale:
                         await self._sync_engine(conversation_id)
                         engine_stale = False
-                    replies = await self._engine.send(
-                        conversation_id, step.text, {"language": step.language, "channel": channel}
+                    replies = await self._ask_engine(conversation_id, message, step, channel)
+                except EngineUnavailable as exc:
+                    await self._defer(
+                        conversation_id,
+                        backlog[answered:],
+                        step.language,
+                        notify=not isinstance(exc, AnswerInProgress),
                     )
-                except EngineUnavailable:
-                    await self._defer(conversation_id, backlog[answered:], step.language)
                     return answered
                 await self._store_replies(conversation_id, message.id, step.language, replies)
             current = step.language
             answered += 1
         return answered
+
+    async def _ask_engine(
+        self, conversation_id: str, message: Message, step: EngineInput, channel: str
+    ) -> list[Reply]:
+        """Rasa's replies to ``message``, which goes into Rasa at most once.
+
+        The attempt is counted (committed) before the call; a message counted before may have
+        reached Rasa (the app died, or the answer was lost on the way back), so Rasa's tracker is
+        read first: if it holds the message (by the app's id in its metadata), its replies are
+        taken from there. Raises ``EngineUnavailable`` (``AnswerInProgress`` when Rasa is still
+        on it)."""
+        key = str(message.id)
+        if message.attempts > 0:
+            found = await self._engine.replies_in_tracker(conversation_id, key)
+            if found is not None:
+                log.info(
+                    "engine already had the message, replies read from its tracker "
+                    "conversation=%s message=%s replies=%d",
+                    conversation_id,
+                    message.id,
+                    len(found),
+                )
+                return found
+        async with self._sessions() as s:
+            row = await s.get(Message, message.id)
+            if row is not None:
+                row.attempts += 1
+                await s.commit()
+        metadata = {"language": step.language, "channel": channel, APP_MESSAGE_ID: key}
+        return await self._engine.send(conversation_id, step.text, metadata)
 
     # -- the safety layer -------------------------------------------------------------------
 
@@ -667,18 +709,21 @@ class ConversationService:
         )
 
     async def _defer(
-        self, conversation_id: str, backlog: list[Message], language: lang.Language
+        self,
+        conversation_id: str,
+        backlog: list[Message],
+        language: lang.Language,
+        *,
+        notify: bool = True,
     ) -> None:
-        """Keep the messages for the retry worker; tell the person once per outage."""
-        already_told = any(m.status == InboundStatus.PENDING for m in backlog)
+        """Keep the messages for the retry worker; tell the person once per outage (not when
+        Rasa has the message and is only slow to finish it: ``notify`` False)."""
+        already_told = not notify or any(m.status == InboundStatus.PENDING for m in backlog)
         async with self._sessions() as s:
             for m in backlog:
                 row = await s.get(Message, m.id)
                 if row is not None and row.status == InboundStatus.RECEIVED:
                     row.status = InboundStatus.PENDING
-                    row.attempts += 1
-                elif row is not None:
-                    row.attempts += 1
             conversation = await s.get(Conversation, conversation_id)
             if conversation is not None and conversation.language is None:
                 conversation.language = language
@@ -779,7 +824,12 @@ class ConversationService:
             return [StoredReply(r.id, Reply.from_stored(r.text, r.payload)) for r in rows]
 
     async def process_pending(self) -> int:
-        """Retry every conversation with unanswered messages; returns how many were answered."""
+        """Retry every conversation with unanswered messages; returns how many were answered.
+
+        A message just received is left to the request that stored it for
+        ``RECEIVED_GRACE_SECONDS`` (its answer task holds the channel's language hint); after
+        that it was left behind (the process stopped in between) and is answered here."""
+        left_behind = utcnow() - timedelta(seconds=RECEIVED_GRACE_SECONDS)
         async with self._sessions() as s:
             rows = await s.execute(
                 select(Message.conversation_id, Message.channel)
@@ -787,17 +837,22 @@ class ConversationService:
                 .where(
                     Conversation.status != ConversationStatus.HUMAN,
                     Message.direction == Direction.IN,
-                    Message.status.in_([InboundStatus.RECEIVED, InboundStatus.PENDING]),
+                    or_(
+                        Message.status == InboundStatus.PENDING,
+                        and_(
+                            Message.status == InboundStatus.RECEIVED,
+                            Message.created_at < left_behind,
+                        ),
+                    ),
                 )
                 .distinct()
             )
             todo = [(cid, channel) for cid, channel in rows]
         answered = 0
         for conversation_id, channel in todo:
-            lock = self._lock(conversation_id)
-            if lock.locked():
-                continue  # a request is answering it right now
-            async with lock:
+            async with self._locks.try_hold(conversation_id) as held:
+                if not held:
+                    continue  # a request (here or in another process) is answering it now
                 done = await self._process(conversation_id)
             answered += done
             hook = self.delivery_hooks.get(channel)

@@ -198,9 +198,13 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     channel_send_timeout_seconds: float = 10.0
-    outbox_max_attempts: int = 8
+    # The outbox (bot/channels/outbox.py, docs/channels.md "The outbox").
+    outbox_retry_budget_seconds: float = 24 * 3600.0  # how long a reply is retried, then failed
     outbox_retry_base_seconds: float = 2.0
+    outbox_max_backoff_seconds: float = 600.0
     outbox_poll_seconds: float = 1.0
+    outbox_lease_seconds: float = 10.0  # a crashed process's claims are free again after this
+    outbox_concurrency: int = 8  # conversations sent to at once per process
 
     @property
     def action_server_url(self) -> str:
@@ -298,9 +302,12 @@ class Settings:
             "MAX_BODY_BYTES": self.max_body_bytes,
             "SMS_MAX_SEGMENTS": self.sms_max_segments,
             "CHANNEL_SEND_TIMEOUT_SECONDS": self.channel_send_timeout_seconds,
-            "OUTBOX_MAX_ATTEMPTS": self.outbox_max_attempts,
+            "OUTBOX_RETRY_BUDGET_SECONDS": self.outbox_retry_budget_seconds,
             "OUTBOX_RETRY_BASE_SECONDS": self.outbox_retry_base_seconds,
+            "OUTBOX_MAX_BACKOFF_SECONDS": self.outbox_max_backoff_seconds,
             "OUTBOX_POLL_SECONDS": self.outbox_poll_seconds,
+            "OUTBOX_LEASE_SECONDS": self.outbox_lease_seconds,
+            "OUTBOX_CONCURRENCY": self.outbox_concurrency,
             "SESSION_IDLE_MINUTES": self.session_idle_minutes,
             "SESSION_MAX_HOURS": self.session_max_hours,
             "MAX_FAILED_LOGINS": self.max_failed_logins,
@@ -494,9 +501,12 @@ class Settings:
             telegram_webhook_secret=env.str("TELEGRAM_WEBHOOK_SECRET", ""),
             telegram_api_base_url=env.str("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
             channel_send_timeout_seconds=env.float("CHANNEL_SEND_TIMEOUT_SECONDS", 10.0),
-            outbox_max_attempts=env.int("OUTBOX_MAX_ATTEMPTS", 8),
+            outbox_retry_budget_seconds=env.float("OUTBOX_RETRY_BUDGET_SECONDS", 24 * 3600.0),
             outbox_retry_base_seconds=env.float("OUTBOX_RETRY_BASE_SECONDS", 2.0),
+            outbox_max_backoff_seconds=env.float("OUTBOX_MAX_BACKOFF_SECONDS", 600.0),
             outbox_poll_seconds=env.float("OUTBOX_POLL_SECONDS", 1.0),
+            outbox_lease_seconds=env.float("OUTBOX_LEASE_SECONDS", 10.0),
+            outbox_concurrency=env.int("OUTBOX_CONCURRENCY", 8),
             cookie_secure=env.bool("COOKIE_SECURE", False),
             session_idle_minutes=env.int("SESSION_IDLE_MINUTES", 30),
             session_max_hours=env.int("SESSION_MAX_HOURS", 12),

@@ -9,10 +9,14 @@ WhatsApp on the fake Twilio: ``whatsapp:`` addresses, content-template sends (``
 ``ContentVariables``, no ``Body``), and its errors: 63016 for a free-form message to an address
 whose window is closed (``window_closed``), 63003 for an address that is not a WhatsApp user
 (``not_whatsapp``), 63007 for a WhatsApp message from a sender that is not one.
+
+The fake Twilio can also answer 429 / 503 with a ``Retry-After`` header and hold requests open
+(a slow Twilio), counting how many are in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -46,10 +50,18 @@ class FakeTwilio(LoopbackServer):
         )
         self.sent: list[dict[str, str]] = []  # accepted messages, in order
         self.requests = 0  # every create call, failed ones included
-        self.fail_next: list[int] = []  # HTTP statuses to answer the next calls with
+        # HTTP statuses to answer the next calls with; (status, "Retry-After value") adds the
+        # header; None answers that call normally.
+        self.fail_next: list[int | tuple[int, str] | None] = []
         self.blocked: set[str] = set()  # numbers that answer 21610
         self.window_closed: set[str] = set()  # WhatsApp addresses refusing free-form (63016)
         self.not_whatsapp: set[str] = set()  # WhatsApp addresses of no WhatsApp user (63003)
+        self.hold = False  # keep create calls waiting until set back to False
+        self.delay_seconds = 0.0  # a slow Twilio: every create call takes this long
+        self.in_flight = 0  # create calls being answered right now
+        self.max_in_flight = 0
+        self._in_flight_to: dict[str, int] = {}
+        self.max_in_flight_to = 0  # the most calls in flight at once to one number
 
     async def _create(self, request: Request) -> JSONResponse:
         auth = request.headers.get("authorization", "")
@@ -59,11 +71,33 @@ class FakeTwilio(LoopbackServer):
         form = await _form(request)
         with self.lock:
             self.requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            to = form.get("To", "")
+            self._in_flight_to[to] = self._in_flight_to.get(to, 0) + 1
+            self.max_in_flight_to = max(self.max_in_flight_to, self._in_flight_to[to])
+        try:
+            # A slow Twilio, answered when the test lets go (set from the test's own thread and
+            # event loop, so not an asyncio.Event of this server's loop).
+            while self.hold:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+            return self._answer_create(form)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self._in_flight_to[to] -= 1
+
+    def _answer_create(self, form: dict[str, str]) -> JSONResponse:
+        with self.lock:
             failure = self.fail_next.pop(0) if self.fail_next else None
         if failure is not None:
+            status, retry_after = failure if isinstance(failure, tuple) else (failure, None)
             return JSONResponse(
-                {"code": 20429 if failure == 429 else 20500, "message": "fail", "status": failure},
-                failure,
+                {"code": 20429 if status == 429 else 20500, "message": "fail", "status": status},
+                status,
+                headers={"Retry-After": retry_after} if retry_after else None,
             )
         if form.get("To") in self.blocked:
             return self._error(21610, "Attempt to send to unsubscribed recipient")

@@ -85,10 +85,17 @@ class FakeRasa(LoopbackServer):
                 Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
                 Route("/status", self._status),
                 Route("/conversations/{sender}/tracker/events", self._events, methods=["POST"]),
+                Route("/conversations/{sender}/tracker", self._tracker, methods=["GET"]),
             ]
         )
         self.answer = answer
         self.received: list[dict[str, Any]] = []
+        # Each conversation's tracker events, like Rasa's: the user event (with the metadata
+        # the app sent), the bot events, then action_listen.
+        self.trackers: dict[str, list[dict[str, Any]]] = {}
+        # Answers to lose: the turn is recorded in the tracker, then the HTTP answer is a 500,
+        # as if the app had died before it stored the replies.
+        self.lose_answers = 0
         # (sender, events) appended through Rasa's HTTP API (the app stops a form after a crisis)
         self.tracker_events: list[tuple[str, list[dict[str, Any]]]] = []
         self.calls: list[str] = []  # "webhook" / "events", in the order they came
@@ -97,7 +104,21 @@ class FakeRasa(LoopbackServer):
         body = await request.json()
         self.received.append(body)
         self.calls.append("webhook")
-        return JSONResponse(self.answer(body))
+        answer = self.answer(body)
+        events = self.trackers.setdefault(str(body["sender"]), [])
+        events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata")})
+        for item in answer:
+            data = {"buttons": item["buttons"]} if item.get("buttons") else {}
+            events.append({"event": "bot", "text": item.get("text"), "data": data})
+        events.append({"event": "action", "name": "action_listen"})
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            return JSONResponse({"error": "lost"}, 500)
+        return JSONResponse(answer)
+
+    async def _tracker(self, request: Request) -> JSONResponse:
+        sender = request.path_params["sender"]
+        return JSONResponse({"sender_id": sender, "events": self.trackers.get(sender, [])})
 
     async def _status(self, _request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz", "model_id": "fake"})

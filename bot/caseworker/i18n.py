@@ -266,6 +266,19 @@ UI: dict[str, dict[str, str]] = {
     "week": {"en": "Week", "fr": "Semaine"},
     "count": {"en": "Count", "fr": "Nombre"},
     "not_yet": {"en": "No data yet", "fr": "Pas encore de données"},
+    "undelivered_title": {"en": "Replies not delivered", "fr": "Réponses non remises"},
+    "undelivered_hint": {
+        "en": "Replies the assistant or a caseworker sent that never reached the person, after "
+        "every retry (conversations affected: {n}).",
+        "fr": "Réponses de l'assistant ou d'un intervenant qui ne sont jamais parvenues à la "
+        "personne, après toutes les tentatives (conversations touchées : {n}).",
+    },
+    "undelivered_alert": {
+        "en": "{n} message(s) to this person could not be delivered, after every retry. Read "
+        "the conversation below and reach them another way if needed.",
+        "fr": "{n} message(s) à cette personne n'ont pas pu être remis, après toutes les "
+        "tentatives. Lisez la conversation ci-dessous et joignez-la autrement au besoin.",
+    },
     "still_open": {"en": "Not closed", "fr": "Non fermée"},
     "unknown": {"en": "Unknown", "fr": "Inconnue"},
     # accounts
@@ -358,6 +371,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "fr": "retenu jusqu'à ce que la personne écrive (WhatsApp)",
         },
         "failed": {"en": "not delivered", "fr": "non remis"},
+        "suppressed": {"en": "not sent (opted out)", "fr": "non envoyé (désabonnement)"},
     },
     "role": {
         "caseworker": {"en": "Caseworker", "fr": "Intervenant"},

@@ -34,6 +34,7 @@ from bot.store.models import (
     Direction,
     InboundStatus,
     Message,
+    OutboundStatus,
     Referral,
     ReferralStatus,
     utcnow,
@@ -273,6 +274,15 @@ class ReferralView:
     consent: Consent | None = None  # None: the person never reached the consent question
     contact_fields: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def undelivered(self) -> int:
+        """Replies the outbox gave up on (bot/channels/outbox.py): the person never got them."""
+        return sum(
+            1
+            for m in self.messages
+            if m.direction == Direction.OUT and m.status == OutboundStatus.FAILED
+        )
+
 
 async def consent_of(s: AsyncSession, conversation_id: str) -> Consent | None:
     saved = await s.scalar(
@@ -472,6 +482,9 @@ class Numbers:
     by_language: list[tuple[str | None, int]]
     median_first_reply: timedelta | None
     replied: int  # referrals with a caseworker reply (the median's sample)
+    # Replies the outbox finally failed to deliver, and the conversations they belong to.
+    undelivered: int = 0
+    undelivered_conversations: int = 0
 
 
 async def numbers(s: AsyncSession) -> Numbers:
@@ -490,6 +503,13 @@ async def numbers(s: AsyncSession) -> Numbers:
             select(Referral.created_at, Referral.outcome, Referral.language, first_reply)
         )
     ).all()
+    undelivered = (
+        await s.execute(
+            select(func.count(), func.count(func.distinct(Message.conversation_id))).where(
+                Message.direction == Direction.OUT, Message.status == OutboundStatus.FAILED
+            )
+        )
+    ).one()
     weeks: Counter[str] = Counter()
     outcomes: Counter[str | None] = Counter()
     languages: Counter[str | None] = Counter()
@@ -507,6 +527,8 @@ async def numbers(s: AsyncSession) -> Numbers:
         by_language=languages.most_common(),
         median_first_reply=timedelta(seconds=statistics.median(waits)) if waits else None,
         replied=len(waits),
+        undelivered=undelivered[0],
+        undelivered_conversations=undelivered[1],
     )
 
 

@@ -19,6 +19,8 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError, StatementError
@@ -56,6 +58,23 @@ class SendError(Exception):
         self.retryable = retryable
         self.opted_out = opted_out
         self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """An HTTP ``Retry-After`` header (seconds, or an HTTP date) as seconds from now; None when
+    absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 class Sender(Protocol):

@@ -4,17 +4,27 @@ Replies are stored as outbound ``Message`` rows by the conversation path. The wo
 
 1. renders each new one into ``Delivery`` rows (one per physical message), in one transaction,
    unique on (message, part) so two workers never render it twice;
-2. claims due rows one at a time with a conditional UPDATE (a lease that a crashed worker's
-   claim outlives), keeps each conversation in order, and skips (``suppressed``) anything for a
-   contact who opted out, except the confirmation of the opt-out itself;
-3. sends with the channel's real client (explicit timeouts), records the provider's id, and on a
-   failure retries with exponential backoff (or the provider's ``retry_after``) until
-   ``OUTBOX_MAX_ATTEMPTS``; permanent errors fail at once; Twilio 21610 and a Telegram block
-   opt the contact out.
+2. claims the *head* of each conversation (its oldest waiting part: no earlier outbound message
+   still queued, no earlier part of the same message) when it is due, up to
+   ``OUTBOX_CONCURRENCY`` conversations at once. A claim is a lease: ``claimed_by`` the process's
+   owner id, ``claimed_until`` a few seconds ahead (``OUTBOX_LEASE_SECONDS``), renewed every
+   third of that while the process lives, so a crashed process's claims are free again within
+   seconds. On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP LOCKED`` then the lease, in
+   one transaction (several app processes); on SQLite (one process, one writer) a conditional
+   UPDATE per row;
+3. decides (``_decide``, the one place that says whether a delivery may go now: the contact
+   opted out, the contact is gone...), sends with the channel's real client (explicit timeouts),
+   records the provider's id, and on a failure retries with exponential backoff (capped at
+   ``OUTBOX_MAX_BACKOFF_SECONDS``, never before the provider's ``Retry-After``) until the retry
+   budget (``OUTBOX_RETRY_BUDGET_SECONDS`` from when the reply was queued) runs out; permanent
+   errors fail at once; Twilio 21610 and a Telegram block opt the contact out. A reply that
+   finally fails is ``failed``: caseworkers see it on the referral and in the supervisor numbers.
 
-A provider status callback (``record_status``) keeps the most advanced status, whatever order
-callbacks arrive in. Delivery is at least once: only a send whose outcome is unknown (a timeout
-after the provider got the request) can be repeated; an error the provider answered never is.
+Sends of different conversations run concurrently; each conversation stays strictly in order,
+because only its head can be claimed. A provider status callback (``record_status``) keeps the
+most advanced status, whatever order callbacks arrive in. Delivery is at least once: only a send
+whose outcome is unknown (the process died, or a timeout after the provider got the request) can
+be repeated; an error the provider answered never is.
 """
 
 from __future__ import annotations
@@ -22,11 +32,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.channels.base import Part, Sender, SendError
 from bot.channels.window import Gate
@@ -44,9 +60,52 @@ from bot.store.models import Contact, Conversation, Direction, Message, Outbound
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)  # longer than any send (timeouts are ~10 s)
-MAX_BACKOFF_SECONDS = 600.0
-BATCH = 100
+BATCH = 100  # messages rendered per round
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """The operator's outbox settings (``OUTBOX_*``, bot/settings.py)."""
+
+    retry_budget_seconds: float = 24 * 3600.0
+    retry_base_seconds: float = 2.0
+    max_backoff_seconds: float = 600.0
+    poll_seconds: float = 1.0
+    lease_seconds: float = 10.0
+    concurrency: int = 8
+
+    def next_attempt(
+        self, now: datetime, queued_at: datetime, attempts: int, retry_after: float | None
+    ) -> datetime | None:
+        """When to try again after ``attempts`` failed attempts; None: the budget is spent.
+
+        Exponential backoff capped at ``max_backoff_seconds``, the last attempt at the end of
+        the budget at the latest, and never before the provider's ``Retry-After``."""
+        deadline = aware(queued_at) + timedelta(seconds=self.retry_budget_seconds)
+        if now >= deadline:
+            return None
+        backoff = self.retry_base_seconds * 2 ** min(attempts - 1, 30)
+        backoff = min(backoff, self.max_backoff_seconds)
+        at = min(now + timedelta(seconds=backoff), deadline)
+        if retry_after:
+            at = max(at, now + timedelta(seconds=retry_after))
+        return at if at <= deadline else None
+
+
+class Decision(StrEnum):
+    SEND = "send"
+    SUPPRESS = "suppress"  # the contact opted out (nothing is sent; the message is settled)
+    FAIL = "fail"  # cannot be sent at all (the contact is gone)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def process_owner() -> str:
+    """An id for this process's claims: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Outbox:
@@ -55,10 +114,9 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         senders: dict[str, Sender],
         conversations: ConversationService,
+        policy: OutboxPolicy,
         *,
-        max_attempts: int,
-        retry_base_seconds: float,
-        poll_seconds: float,
+        owner: str | None = None,
         gates: dict[str, Gate] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -66,11 +124,16 @@ class Outbox:
         self.gates: dict[str, Gate] = gates or {}
         self.senders = senders
         self._conversations = conversations
-        self._max_attempts = max_attempts
-        self._retry_base = retry_base_seconds
-        self._poll = poll_seconds
+        self.policy = policy
+        self.owner = owner or process_owner()
+        bind = sessions.kw.get("bind")
+        self._skip_locked = bind is not None and bind.dialect.name == "postgresql"
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()
+
+    @property
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.policy.lease_seconds)
 
     def wake(self) -> None:
         self._wake.set()
@@ -86,14 +149,44 @@ class Outbox:
                     "outbox round failed error=%s\n%s", describe(exc), frames(exc.__traceback__)
                 )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), self.policy.poll_seconds)
 
     async def run_once(self) -> int:
-        """Render new replies, send what is due; returns how many physical messages were sent."""
+        """Render new replies and send what is due, until nothing is left to claim now; returns
+        how many physical messages were sent."""
         async with self._round:
-            await self._render_new()
-            return await self._send_due()
+            return await self._pass()
+
+    async def _pass(self) -> int:
+        sent = 0
+        inflight: set[asyncio.Task[bool]] = set()
+        renewer = asyncio.create_task(self._renew_leases())
+        try:
+            while True:
+                self._wake.clear()  # a wake from now on starts another claim below
+                await self._render_new()
+                free = self.policy.concurrency - len(inflight)
+                for delivery in await self._claim(free) if free > 0 else []:
+                    inflight.add(asyncio.create_task(self._deliver(delivery)))
+                if not inflight:
+                    return sent
+                waker = asyncio.create_task(self._wake.wait())
+                done, _ = await asyncio.wait(
+                    [*inflight, waker],
+                    timeout=self.policy.poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waker.cancel()
+                for task in done & inflight:
+                    inflight.discard(task)
+                    sent += _was_sent(task)
+        finally:
+            if inflight:  # stopping: let the sends under way finish (each has its timeout)
+                await asyncio.wait(inflight)
+                sent += sum(_was_sent(task) for task in inflight)
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
 
     # -- 1. render -------------------------------------------------------------------------
 
@@ -141,90 +234,121 @@ class Outbox:
                 except IntegrityError:  # another worker rendered it first
                     await s.rollback()
 
-    # -- 2-3. claim, send, retry -----------------------------------------------------------
+    # -- 2. claim --------------------------------------------------------------------------
 
-    async def _send_due(self) -> int:
+    @staticmethod
+    def _heads(now: datetime, limit: int) -> Select[tuple[int]]:
+        """Due, unclaimed deliveries that are the oldest waiting part of their conversation:
+        no earlier part still queued (a delivery status callback may have moved its message
+        on already), no earlier reply still queued (rendered or not)."""
+        earlier = aliased(Delivery)
+        earlier_message = exists().where(
+            Message.conversation_id == Delivery.conversation_id,
+            Message.direction == Direction.OUT,
+            Message.status == OutboundStatus.QUEUED,
+            Message.id < Delivery.message_id,
+        )
+        earlier_part = exists().where(
+            earlier.conversation_id == Delivery.conversation_id,
+            earlier.status == DeliveryStatus.QUEUED,
+            or_(
+                earlier.message_id < Delivery.message_id,
+                and_(earlier.message_id == Delivery.message_id, earlier.part < Delivery.part),
+            ),
+        )
+        return (
+            select(Delivery.id)
+            .where(
+                Delivery.status == DeliveryStatus.QUEUED,
+                Delivery.next_attempt_at <= now,
+                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+                ~earlier_message,
+                ~earlier_part,
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        """Lease up to ``limit`` heads to this process."""
         now = utcnow()
+        values = {"claimed_by": self.owner, "claimed_until": now + self._lease}
         async with self._sessions() as s:
-            due = list(
-                await s.scalars(
-                    select(Delivery.id)
-                    .where(
-                        Delivery.status == DeliveryStatus.QUEUED,
-                        Delivery.next_attempt_at <= now,
-                        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+            if self._skip_locked:  # rows another process is claiming right now are skipped
+                ids = list(
+                    await s.scalars(
+                        self._heads(now, limit).with_for_update(skip_locked=True, of=Delivery)
                     )
-                    .order_by(Delivery.id)
-                    .limit(BATCH)
                 )
-            )
-        sent = 0
-        held: set[str] = set()  # conversations with an earlier message still waiting
-        for delivery_id in due:
-            delivery = await self._claim(delivery_id)
-            if delivery is None:
-                continue
-            if delivery.conversation_id in held or await self._earlier_waiting(delivery):
-                held.add(delivery.conversation_id)
-                await self._release(delivery.id)
-                continue
-            if await self._deliver(delivery):
-                sent += 1
-            else:
-                held.add(delivery.conversation_id)
-        return sent
-
-    async def _claim(self, delivery_id: int) -> Delivery | None:
-        now = utcnow()
-        async with self._sessions() as s:
-            result = await s.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == delivery_id,
-                    Delivery.status == DeliveryStatus.QUEUED,
-                    or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-                )
-                .values(claimed_until=now + LEASE)
-            )
-            await s.commit()
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return None  # another worker has it
-            return await s.get(Delivery, delivery_id)
-
-    async def _release(self, delivery_id: int) -> None:
-        async with self._sessions() as s:
-            await s.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(claimed_until=None)
-            )
-            await s.commit()
-
-    async def _earlier_waiting(self, delivery: Delivery) -> bool:
-        async with self._sessions() as s:
-            return bool(
-                await s.scalar(
-                    select(
-                        exists().where(
-                            Delivery.conversation_id == delivery.conversation_id,
-                            Delivery.id < delivery.id,
+                if ids:
+                    await s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(**values))
+            else:  # SQLite: one writer; the condition makes a concurrent claim a no-op
+                ids = []
+                for delivery_id in await s.scalars(self._heads(now, limit)):
+                    result = await s.execute(
+                        update(Delivery)
+                        .where(
+                            Delivery.id == delivery_id,
                             Delivery.status == DeliveryStatus.QUEUED,
+                            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
                         )
+                        .values(**values)
                     )
-                )
+                    if result.rowcount == 1:  # type: ignore[attr-defined]
+                        ids.append(delivery_id)
+            await s.commit()
+            if not ids:
+                return []
+            return list(
+                await s.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
             )
 
-    async def _deliver(self, delivery: Delivery) -> bool:
-        """Send one claimed row. True when it was sent or settled (suppressed / failed)."""
+    async def _renew_leases(self) -> None:
+        """While this process lives, its claims stay its own (a third of the lease, so that one
+        late renewal does not lose them)."""
+        while True:
+            await asyncio.sleep(self.policy.lease_seconds / 3)
+            try:
+                async with self._sessions() as s:
+                    await s.execute(
+                        update(Delivery)
+                        .where(
+                            Delivery.claimed_by == self.owner,
+                            Delivery.status == DeliveryStatus.QUEUED,
+                            Delivery.claimed_until.is_not(None),
+                        )
+                        .values(claimed_until=utcnow() + self._lease)
+                    )
+                    await s.commit()
+            except Exception:  # the next renewal may succeed; the lease covers one miss
+                log.warning("outbox lease renewal failed owner=%s", self.owner)
+
+    # -- 3. decide, send, retry ------------------------------------------------------------
+
+    async def _decide(self, delivery: Delivery) -> tuple[Decision, Contact | None]:
+        """The one place that says whether a delivery may go out now.
+
+        A channel rule (a messaging window, say) belongs here, next to the opt-out."""
         async with self._sessions() as s:
             conversation = await s.get(Conversation, delivery.conversation_id)
             contact = await s.get(Contact, conversation.contact_id) if conversation else None
             opted_out = contact is not None and await s.get(ContactOptOut, contact.id) is not None
         if contact is None:
-            await self._settle(delivery.id, DeliveryStatus.FAILED, error="no_contact")
-            return True
+            return Decision.FAIL, None
         if opted_out and not delivery.always_send:
+            return Decision.SUPPRESS, contact
+        return Decision.SEND, contact
+
+    async def _deliver(self, delivery: Delivery) -> bool:
+        """Send one claimed row. True when it was sent."""
+        decision, contact = await self._decide(delivery)
+        if decision == Decision.FAIL or contact is None:
+            await self._settle(delivery.id, DeliveryStatus.FAILED, error="no_contact")
+            return False
+        if decision == Decision.SUPPRESS:
             await self._settle(delivery.id, DeliveryStatus.SUPPRESSED)
             log.info("delivery suppressed (opted out) delivery=%s", delivery.id)
-            return True
+            return False
         sender = self.senders[delivery.channel]
         gate = self.gates.get(delivery.channel)
         try:
@@ -233,7 +357,8 @@ class Outbox:
                 return False
             provider_id = await sender.send(contact.address, Part(delivery.text, delivery.extra))
         except SendError as exc:
-            return await self._failed(delivery, contact.id, exc)
+            await self._failed(delivery, contact.id, exc)
+            return False
         except Exception as exc:  # an unexpected client error: retry, never lose the reply
             # A client's error can quote the number or the text it was given: type and frames.
             log.error(
@@ -242,40 +367,44 @@ class Outbox:
                 describe(exc),
                 frames(exc.__traceback__),
             )
-            return await self._failed(
-                delivery, contact.id, SendError(type(exc).__name__, retryable=True)
-            )
+            await self._failed(delivery, contact.id, SendError(type(exc).__name__, retryable=True))
+            return False
         await self._settle(delivery.id, DeliveryStatus.SENT, provider_id=provider_id)
         log.info("delivery sent channel=%s delivery=%s", delivery.channel, delivery.id)
         return True
 
-    async def _failed(self, delivery: Delivery, contact_id: str, exc: SendError) -> bool:
+    async def _failed(self, delivery: Delivery, contact_id: str, exc: SendError) -> None:
         attempts = delivery.attempts + 1
         if exc.opted_out is not None:
             await self._conversations.opt_out(contact_id, exc.opted_out)
-        if exc.retryable and exc.opted_out is None and attempts < self._max_attempts:
-            delay = min(self._retry_base * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
-            delay = max(delay, exc.retry_after or 0.0)
+        now = utcnow()
+        at = (
+            self.policy.next_attempt(now, delivery.created_at, attempts, exc.retry_after)
+            if exc.retryable and exc.opted_out is None
+            else None
+        )
+        if at is not None:
             async with self._sessions() as s:
                 await s.execute(
                     update(Delivery)
                     .where(Delivery.id == delivery.id)
                     .values(
                         attempts=attempts,
-                        next_attempt_at=utcnow() + timedelta(seconds=delay),
+                        next_attempt_at=at,
                         claimed_until=None,
+                        claimed_by=None,
                         error_code=exc.code[:32],
                     )
                 )
                 await s.commit()
             log.warning(
                 "delivery failed, retry in %.1fs delivery=%s attempt=%d error=%s",
-                delay,
+                (at - now).total_seconds(),
                 delivery.id,
                 attempts,
                 exc.code,
             )
-            return False
+            return
         await self._settle(delivery.id, DeliveryStatus.FAILED, error=exc.code, attempts=attempts)
         log.warning(
             "delivery failed for good delivery=%s attempts=%d error=%s",
@@ -283,7 +412,6 @@ class Outbox:
             attempts,
             exc.code,
         )
-        return True
 
     async def _settle(
         self,
@@ -300,6 +428,7 @@ class Outbox:
                 return
             delivery.status = status
             delivery.claimed_until = None
+            delivery.claimed_by = None
             if attempts is not None:
                 delivery.attempts = attempts
             elif status == DeliveryStatus.SENT:
@@ -351,6 +480,17 @@ class Outbox:
         return True
 
 
+def _was_sent(task: asyncio.Task[bool]) -> int:
+    """1 when a finished send task sent its delivery (an error was logged by the worker)."""
+    if task.cancelled():
+        return 0
+    error = task.exception()
+    if error is not None:
+        log.error("outbox send task failed: %s", type(error).__name__)
+        return 0
+    return int(task.result())
+
+
 async def _settle_message(s: AsyncSession, message_id: int) -> None:
     """A message is sent once none of its parts waits; failed if any part failed."""
     parts = list(await s.scalars(select(Delivery.status).where(Delivery.message_id == message_id)))
@@ -362,6 +502,6 @@ async def _settle_message(s: AsyncSession, message_id: int) -> None:
     if any(p == DeliveryStatus.FAILED for p in parts):
         message.status = OutboundStatus.FAILED
     elif all(p == DeliveryStatus.SUPPRESSED for p in parts):
-        message.status = "suppressed"
+        message.status = OutboundStatus.SUPPRESSED
     else:
         message.status = OutboundStatus.SENT

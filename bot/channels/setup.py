@@ -15,7 +15,7 @@ from telegram.ext import Application
 
 from bot.channels import sms, telegram, whatsapp
 from bot.channels.base import Pipeline, Sender
-from bot.channels.outbox import Outbox
+from bot.channels.outbox import Outbox, OutboxPolicy
 from bot.channels.window import Gate, WhatsAppWindow
 from bot.conversation import ConversationService
 from bot.settings import Settings
@@ -68,15 +68,7 @@ async def open_channels(
         await application.initialize()  # calls getMe: fails fast on a wrong token or URL
         await application.start()
         senders[telegram.CHANNEL] = telegram.TelegramSender(application)
-    outbox = Outbox(
-        sessions,
-        senders,
-        conversations,
-        max_attempts=settings.outbox_max_attempts,
-        retry_base_seconds=settings.outbox_retry_base_seconds,
-        poll_seconds=settings.outbox_poll_seconds,
-        gates=gates,
-    )
+    outbox = Outbox(sessions, senders, conversations, outbox_policy(settings), gates=gates)
     for name in senders:  # replies the retry worker produced later go out at once
         conversations.delivery_hooks[name] = lambda _c, _id: _wake(outbox)
     pipeline = Pipeline(conversations, outbox.wake)
@@ -94,6 +86,21 @@ async def open_channels(
         if application is not None:
             await application.stop()
             await application.shutdown()
+        for sender in senders.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
+
+
+def outbox_policy(settings: Settings) -> OutboxPolicy:
+    return OutboxPolicy(
+        retry_budget_seconds=settings.outbox_retry_budget_seconds,
+        retry_base_seconds=settings.outbox_retry_base_seconds,
+        max_backoff_seconds=settings.outbox_max_backoff_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+        lease_seconds=settings.outbox_lease_seconds,
+        concurrency=settings.outbox_concurrency,
+    )
 
 
 async def _wake(outbox: Outbox) -> None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,7 +35,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.base import Part, Pipeline, SendError, storable
+from bot.channels.base import Part, Pipeline, SendError, retry_after_seconds, storable
 from bot.conversation import InboundMessage
 from bot.http_guard import json_error
 from bot.settings import Settings
@@ -137,11 +139,16 @@ async def verified_form(request: Request, channel: TwilioChannel) -> Any | Respo
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
-    """The stock client, pointed at ``TWILIO_API_BASE_URL`` (a proxy, or a test server)."""
+    """The stock client, pointed at ``TWILIO_API_BASE_URL`` (a proxy, or a test server).
+
+    It also keeps the ``Retry-After`` header of a 429 / 503 answer (``TwilioRestException``
+    carries no headers), per thread: each send runs in a thread of its own
+    (``TwilioSender.send``), from the request to the exception."""
 
     def __init__(self, base_url: str, timeout: float) -> None:
         super().__init__(timeout=timeout, max_retries=0)
         self._base_url = base_url.rstrip("/")
+        self._local = threading.local()
         # Our own requests also go over plain http to a loopback test server.
         if self.session is not None:
             self.session.mount("http://", self.session.get_adapter("https://"))
@@ -149,7 +156,17 @@ class _BaseUrlHttpClient(TwilioHttpClient):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
         if self._base_url != TWILIO_DEFAULT_BASE and url.startswith(TWILIO_DEFAULT_BASE):
             url = self._base_url + url[len(TWILIO_DEFAULT_BASE) :]
-        return super().request(method, url, *args, **kwargs)
+        self._local.retry_after = None
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code in (429, 503):
+            self._local.retry_after = retry_after_seconds(
+                (response.headers or {}).get("Retry-After")
+            )
+        return response
+
+    def last_retry_after(self) -> float | None:
+        """The ``Retry-After`` of this thread's last answer, in seconds (None: none given)."""
+        return getattr(self._local, "retry_after", None)
 
 
 class TwilioSender:
@@ -168,12 +185,16 @@ class TwilioSender:
         self._settings = settings
         self._from = from_
         self._service = messaging_service_sid
+        self._http = _BaseUrlHttpClient(
+            settings.twilio_api_base_url, settings.channel_send_timeout_seconds
+        )
         self._client = Client(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            http_client=_BaseUrlHttpClient(
-                settings.twilio_api_base_url, settings.channel_send_timeout_seconds
-            ),
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
+        )
+        # The sync client's calls run in threads of their own: as many as the outbox sends at
+        # once (asyncio's shared default pool has only CPUs + 4 threads).
+        self._threads = ThreadPoolExecutor(
+            max_workers=max(settings.outbox_concurrency, 1), thread_name_prefix="twilio"
         )
         self._status_callback = (
             f"{settings.public_base_url}{channel.prefix}/status"
@@ -200,8 +221,11 @@ class TwilioSender:
             kwargs["status_callback"] = self._status_callback
         try:
             # The sync client (requests) in a thread: its timeout is explicit, set above.
-            message = await asyncio.to_thread(self._client.messages.create, **kwargs)
-        except TwilioRestException as exc:
+            message = await asyncio.get_running_loop().run_in_executor(
+                self._threads, self._create, kwargs
+            )
+        except _Refused as refused:
+            exc, retry_after = refused.error, refused.retry_after
             own = self.permanent_error(exc)
             if own is not None:
                 raise own from exc
@@ -210,10 +234,31 @@ class TwilioSender:
                     str(exc.code), retryable=False, opted_out=OptOutSource.CARRIER
                 ) from exc
             retryable = exc.status == 429 or exc.status >= 500
-            raise SendError(f"{exc.status}/{exc.code}", retryable=retryable) from exc
+            raise SendError(
+                f"{exc.status}/{exc.code}", retryable=retryable, retry_after=retry_after
+            ) from exc
         except Exception as exc:  # connection refused, timeout...: try again later
             raise SendError(type(exc).__name__, retryable=True) from exc
         return str(message.sid)
+
+    def _create(self, kwargs: dict[str, Any]) -> Any:
+        """In a worker thread: create the message; an error answer carries its Retry-After."""
+        try:
+            return self._client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            raise _Refused(exc, self._http.last_retry_after()) from exc
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False)
+
+
+class _Refused(Exception):
+    """Twilio answered an error (``error``), with the seconds its Retry-After asked for."""
+
+    def __init__(self, error: TwilioRestException, retry_after: float | None) -> None:
+        super().__init__(error.status)
+        self.error = error
+        self.retry_after = retry_after
 
 
 # -- routes ------------------------------------------------------------------------------

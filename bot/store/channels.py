@@ -44,7 +44,7 @@ class ContactOptOut(Base):
 class DeliveryStatus(StrEnum):
     QUEUED = "queued"  # waiting to be sent (or to be retried at ``next_attempt_at``)
     SENT = "sent"  # the provider accepted it; ``provider_status`` follows its callbacks
-    FAILED = "failed"  # gave up (permanent error or too many attempts)
+    FAILED = "failed"  # gave up (permanent error, or the retry budget ran out)
     SUPPRESSED = "suppressed"  # never sent: the contact opted out before it went
 
 
@@ -71,6 +71,7 @@ class Delivery(Base):
         UniqueConstraint("message_id", "part", name="uq_deliveries_message_part"),
         UniqueConstraint("channel", "provider_id", name="uq_deliveries_channel_provider_id"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_conversation", "conversation_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -86,8 +87,11 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # A worker that claimed the row owns it until then (a crashed worker's claim expires).
+    # The process whose outbox claimed the row (``Outbox.owner``) owns it until
+    # ``claimed_until``: a lease of a few seconds that the live process renews, so that a crashed
+    # process's claims are free again within seconds.
     claimed_until: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     provider_id: Mapped[str | None] = mapped_column(String(64))  # Twilio SID, Telegram message id
     provider_status: Mapped[str | None] = mapped_column(String(24))
     error_code: Mapped[str | None] = mapped_column(String(32))

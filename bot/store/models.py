@@ -46,7 +46,8 @@ class OutboundStatus(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"  # WhatsApp read receipts
-    FAILED = "failed"
+    FAILED = "failed"  # not delivered: caseworkers see it on the referral (bot/channels/outbox.py)
+    SUPPRESSED = "suppressed"  # never sent: the contact had opted out
 
 
 class Author(StrEnum):
@@ -123,6 +124,8 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16))
     # For outbound replies: the inbound message they answer.
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # Inbound: how many times it was handed to the engine (counted *before* each call, so that
+    # a retry knows Rasa may already have it: ``ConversationService._ask_engine``).
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

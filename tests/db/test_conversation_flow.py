@@ -60,7 +60,10 @@ async def test_message_goes_to_engine_with_language_and_reply_comes_back(
     body = await send(client, "bonjour, c'est quoi le programme")
     assert [r["text"] for r in body["replies"]] == ["fr: bonjour, c'est quoi le programme"]
     sent = fake_rasa.received[-1]
-    assert sent["metadata"] == {"language": "fr", "channel": "web"}
+    metadata = sent["metadata"]
+    # The app's own message id goes with it (exactly once into Rasa: bot/engine.py).
+    assert metadata.pop("app_message_id").isdigit()
+    assert metadata == {"language": "fr", "channel": "web"}
     assert len(sent["sender"]) == 32  # the opaque conversation id, not the user's id
     assert sent["sender"] != "u1"
     # Sticky: "ok" stays French.
