@@ -8,26 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import logging_setup, tracker_store
+from bot import logging_setup, retention
 from bot.caseworker import routes as caseworker
 from bot.channels import preview, sms, telegram, web, whatsapp
 from bot.channels.setup import open_channels
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
+from bot.erasure import ErasureService
 from bot.http_guard import GuardMiddleware, json_error
 from bot.ratelimit import RateLimits
 from bot.settings import PROJECT_ROOT, Settings
@@ -76,6 +77,19 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await db.dispose()
 
 
+def open_erasure(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Any]
+) -> ErasureService:
+    """The erasure service with the tracker store and the channel senders (app and CLI)."""
+    return ErasureService(
+        sessions,
+        tracker_url=settings.rasa_tracker_db_url,
+        senders=senders,
+        retry_base_seconds=settings.erasure_retry_base_seconds,
+        poll_seconds=settings.erasure_poll_seconds,
+    )
+
+
 async def _retry_worker(service: ConversationService, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
@@ -103,21 +117,36 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             app.state.engine = runtime.engine
             app.state.conversations = runtime.conversations
             app.state.channels = channels
-            runtime.conversations.tracker_eraser = functools.partial(
-                tracker_store.erase_conversations, settings.rasa_tracker_db_url
-            )
-            worker = (
-                asyncio.create_task(
-                    _retry_worker(runtime.conversations, settings.retry_interval_seconds)
-                )
+            # Erasure jobs and the retention schedule (bot/erasure.py, bot/retention.py).
+            erasure = open_erasure(settings, app.state.sessions, channels.outbox.senders)
+            runtime.conversations.erasure = erasure
+            app.state.erasure = erasure
+            workers = (
+                [
+                    asyncio.create_task(
+                        _retry_worker(runtime.conversations, settings.retry_interval_seconds)
+                    ),
+                    asyncio.create_task(erasure.run()),
+                ]
                 if run_worker
-                else None
+                else []
             )
+            if run_worker and settings.retention_enabled:
+                workers.append(
+                    asyncio.create_task(
+                        retention.run(
+                            app.state.sessions,
+                            erasure,
+                            retention.Policy.from_settings(settings),
+                            settings.retention_interval_minutes * 60,
+                        )
+                    )
+                )
             log.info("app started; engine at %s", settings.rasa_url)
             try:
                 yield
             finally:
-                if worker is not None:
+                for worker in workers:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker

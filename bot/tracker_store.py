@@ -1,7 +1,9 @@
-"""Erasing a person's conversations from Rasa's SQL tracker store (the "delete my data" path).
+"""Erasing conversations from Rasa's SQL tracker store (erasure and retention: ``bot/erasure.py``).
 
 Rasa 3.6 keeps each conversation's events in the ``events`` table of its own database
-(``RASA_TRACKER_DB_URL``), keyed by ``sender_id``, which is our conversation id.
+(``RASA_TRACKER_DB_URL``), keyed by ``sender_id``, which is our conversation id. On SQLite the
+connection deletes with ``secure_delete`` on (the rows are overwritten, not left in free pages)
+and the write-ahead log, if any, is checkpointed and truncated afterwards.
 """
 
 from __future__ import annotations
@@ -9,15 +11,24 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from bot.store.db import sync_url
 
 log = logging.getLogger(__name__)
 
 
+def _secure_delete(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 def _erase(url: str, sender_ids: list[str]) -> int:
     engine = create_engine(sync_url(url))
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        event.listen(engine, "connect", _secure_delete)
     try:
         if not inspect(engine).has_table("events"):
             return 0  # Rasa has not written anything yet
@@ -29,11 +40,19 @@ def _erase(url: str, sender_ids: list[str]) -> int:
                     {"sender_id": sender_id},
                 )
                 deleted += result.rowcount or 0
-            return deleted
+        if sqlite and deleted:
+            with engine.connect() as conn:  # old page versions out of the WAL (if Rasa uses one)
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
     finally:
         engine.dispose()
 
 
-async def erase_conversations(url: str, sender_ids: list[str]) -> None:
+async def erase_conversations(url: str, sender_ids: list[str]) -> int:
+    """Deletes the events of these conversations; returns how many. Raises when the tracker
+    database cannot be reached (the erasure job retries)."""
+    if not url or not sender_ids:
+        return 0
     deleted = await asyncio.to_thread(_erase, url, sender_ids)
     log.info("tracker events erased conversations=%d events=%d", len(sender_ids), deleted)
+    return deleted

@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError, StatementError
@@ -63,6 +64,14 @@ class Sender(Protocol):
     def render(self, reply: Reply, language: Language) -> list[Part]: ...
 
     async def send(self, address: str, part: Part) -> str: ...
+
+
+class Deleted(StrEnum):
+    """What became of a message we asked the provider to delete (erasure: ``bot/erasure.py``)."""
+
+    DELETED = "deleted"
+    GONE = "gone"  # the provider does not have it (deleted before, or never kept)
+    NOT_DELETABLE = "not_deletable"  # the provider refuses for good (Telegram: older than 48 h)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.channels.base import Part, Pipeline, SendError, split_text, storable
+from bot.channels.base import Deleted, Part, Pipeline, SendError, split_text, storable
 from bot.conversation import InboundMessage
 from bot.engine import Reply
 from bot.http_guard import json_error
@@ -223,6 +223,23 @@ class TelegramSender:
         except (NetworkError, TelegramError) as exc:  # timeouts, 5xx, bad token: retry later
             raise SendError(type(exc).__name__, retryable=True) from exc
         return str(sent.message_id)
+
+    async def delete_message(self, chat_id: int, message_id: int) -> Deleted:
+        """deleteMessage: the Bot API allows it for messages less than 48 hours old (erasure).
+        Raises ``SendError`` (retryable) on a network or server error."""
+        try:
+            await self.application.bot.delete_message(chat_id=chat_id, message_id=message_id)
+        except BadRequest as exc:
+            if "not found" in str(exc).lower():
+                return Deleted.GONE
+            return Deleted.NOT_DELETABLE  # "message can't be deleted" (too old...)
+        except Forbidden:  # the person blocked the bot or deleted the chat
+            return Deleted.NOT_DELETABLE
+        except RetryAfter as exc:
+            raise SendError("429", retryable=True) from exc
+        except (NetworkError, TelegramError) as exc:
+            raise SendError(type(exc).__name__, retryable=True) from exc
+        return Deleted.DELETED
 
 
 # -- route -------------------------------------------------------------------------------
