@@ -257,7 +257,14 @@ class ErasureService:
             counts: dict[str, Any] = {}
             if receipt is None or receipt.channel not in RECEIPT_CHANNELS:
                 parts[JobPart.RECEIPT] = PartState.SKIPPED.value
-                counts["receipt"] = "in_response" if receipt is not None else "none"
+                # The web chat pulls: the person's own request gets it as the answer; someone
+                # else's request cannot reach them there (the supervisor gives the reference).
+                if receipt is None:
+                    counts["receipt"] = "none"
+                elif reason == ErasureReason.PERSON:
+                    counts["receipt"] = "in_response"
+                else:
+                    counts["receipt"] = "not_reachable"
             elif reason != ErasureReason.PERSON and await s.scalar(
                 select(func.count())
                 .select_from(ContactOptOut)

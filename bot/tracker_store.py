@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from bot.store.db import sync_url
 
@@ -24,11 +24,17 @@ def _secure_delete(dbapi_connection, _record) -> None:  # type: ignore[no-untype
     cursor.close()
 
 
-def _erase(url: str, sender_ids: list[str]) -> int:
+def engine_for(url: str) -> Engine:
+    """An engine on the tracker database; on SQLite every connection has ``secure_delete``."""
     engine = create_engine(sync_url(url))
-    sqlite = engine.dialect.name == "sqlite"
-    if sqlite:
+    if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _secure_delete)
+    return engine
+
+
+def _erase(url: str, sender_ids: list[str]) -> int:
+    engine = engine_for(url)
+    sqlite = engine.dialect.name == "sqlite"
     try:
         if not inspect(engine).has_table("events"):
             return 0  # Rasa has not written anything yet
