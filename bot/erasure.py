@@ -45,7 +45,15 @@ from bot.i18n import t
 from bot.store.caseworkers import AuditEntry, Note
 from bot.store.channels import ContactOptOut, Delivery
 from bot.store.intake import IntakeProgress
-from bot.store.models import Contact, Conversation, Direction, Message, Referral, utcnow
+from bot.store.models import (
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    Referral,
+    new_id,
+    utcnow,
+)
 from bot.store.privacy import (
     PARTS,
     ErasureJob,
@@ -304,6 +312,7 @@ class ErasureService:
         parts[JobPart.APP] = PartState.DONE.value
         parts[JobPart.RECEIPT] = PartState.SKIPPED.value
         job = ErasureJob(
+            id=new_id(),  # known before the flush: the caller runs the job after its commit
             reference=new_reference(),
             reason=reason,
             actor=actor,

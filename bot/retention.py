@@ -144,7 +144,17 @@ async def count(
                 out[name] = 0
                 continue
             cutoff = now - timedelta(days=days)
-            query = _outbox_rows(cutoff) if name == "outbox" else _candidates(name, cutoff)
+            if name == "outbox":  # rows of conversations purged above go with them
+                purged = [
+                    _candidates(c, now - timedelta(days=policy.days(c)))
+                    for c in CLASSES
+                    if c != "outbox" and policy.days(c) > 0
+                ]
+                query = _outbox_rows(cutoff)
+                for candidates in purged:
+                    query = query.where(Delivery.conversation_id.not_in(candidates))
+            else:
+                query = _candidates(name, cutoff)
             out[name] = int(await s.scalar(select(func.count()).select_from(query.subquery())) or 0)
     return out
 
