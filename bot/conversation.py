@@ -81,6 +81,18 @@ class InboundMessage:
     text: str
     language_hint: str | None = None
     media: bool = False  # the message carried a photo, voice note, sticker... (we read text only)
+    # The provider's own id of the message when ``channel_message_id`` is not it (Telegram: the
+    # update id is; the message id lets an erasure delete the message from the chat).
+    provider_message_id: int | None = None
+
+
+def _inbound_payload(msg: InboundMessage) -> dict | None:
+    payload: dict = {}
+    if msg.media:
+        payload["media"] = True
+    if msg.provider_message_id is not None:
+        payload["provider_message_id"] = msg.provider_message_id
+    return payload or None
 
 
 @dataclass(frozen=True)
@@ -271,7 +283,7 @@ class ConversationService:
                 channel=msg.channel,
                 channel_message_id=msg.channel_message_id,
                 text=msg.text,
-                payload={"media": True} if msg.media else None,
+                payload=_inbound_payload(msg),
                 status=InboundStatus.RECEIVED,
             )
             s.add(message)

@@ -18,8 +18,8 @@ finished by the next run:
 4. ``twilio``: each message (inbound and outbound, the receipt included) and its media deleted
    at Twilio with the twilio client; Twilio refuses while a message is still being delivered,
    so the part is retried with backoff.
-5. ``telegram``: the bot's messages deleted from the chat where the Bot API allows it (less
-   than 48 hours old); the others are counted as not deletable.
+5. ``telegram``: the bot's messages and the person's own deleted from the private chat where
+   the Bot API allows it (less than 48 hours old); the others are counted as not deletable.
 
 The SIDs, Telegram ids and the receipt address are removed from the job as each part ends.
 """
@@ -173,6 +173,22 @@ async def delete_rows(
     for address, provider_id, sent_at in rows:
         with contextlib.suppress(TypeError, ValueError):
             telegram_messages.append([int(address), int(provider_id), _epoch(sent_at)])
+    # The person's own messages: a bot may delete incoming messages in a private chat too.
+    rows = await s.execute(
+        select(Contact.address, Message.payload, Message.created_at)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(
+            Message.conversation_id.in_(conv),
+            Message.channel == "telegram",
+            Message.direction == Direction.IN,
+        )
+    )
+    for address, payload, sent_at in rows:
+        provider_id = (payload or {}).get("provider_message_id")
+        if provider_id is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                telegram_messages.append([int(address), int(provider_id), _epoch(sent_at)])
     messages = await s.scalar(
         select(func.count()).select_from(Message).where(Message.conversation_id.in_(conv))
     )

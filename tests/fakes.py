@@ -214,6 +214,7 @@ class FakeTelegram(LoopbackServer):
         self.updates: list[dict[str, Any]] = []  # served by getUpdates (polling mode)
         self.deleted: list[tuple[int, int]] = []  # (chat_id, message_id) deleteMessage removed
         self.too_old: set[int] = set()  # message ids deleteMessage refuses (over 48 hours old)
+        self.incoming: set[tuple[int, int]] = set()  # (chat_id, message_id) the person sent
         self._ids = itertools.count(1000)
 
     @property
@@ -292,11 +293,11 @@ class FakeTelegram(LoopbackServer):
         )
 
     def _delete(self, params: dict[str, Any]) -> JSONResponse:
-        """deleteMessage: only the bot's own messages it sent (and did not delete yet), and not
-        those marked ``too_old`` (Telegram refuses messages over 48 hours old)."""
+        """deleteMessage: the bot's own messages and the person's (``incoming``) in a private
+        chat, once, and not those marked ``too_old`` (Telegram refuses after 48 hours)."""
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         with self.lock:
-            known = any(
+            known = (chat_id, message_id) in self.incoming or any(
                 int(m["chat_id"]) == chat_id and m.get("message_id") == message_id
                 for m in self.sent
             )

@@ -180,10 +180,24 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
     hint = _text(m.from_user.language_code) if m.from_user else None
     if text := _text(m.text):
         text = _command(text)[:max_chars]
-        return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, text, hint))
+        return Parsed(
+            InboundMessage(
+                CHANNEL, str(m.chat.id), message_id, text, hint, provider_message_id=m.message_id
+            )
+        )
     if m.effective_attachment is not None:
         caption = (_text(m.caption) or "")[:max_chars]
-        return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, caption, hint, True))
+        return Parsed(
+            InboundMessage(
+                CHANNEL,
+                str(m.chat.id),
+                message_id,
+                caption,
+                hint,
+                True,
+                provider_message_id=m.message_id,  # erasure deletes it from the chat (< 48 h)
+            )
+        )
     return Parsed(None, ignored="service_message")
 
 
