@@ -70,6 +70,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         intents=domain_intents(),
         screening_rules_path=settings.screening_rules_path,
     )
+    # Erasure jobs reach Rasa's tracker store; ``open_channels`` gives them the senders.
+    conversations.erasure = open_erasure(settings, session_factory(db), {})
     try:
         yield Runtime(db, engine, conversations)
     finally:
@@ -118,8 +120,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             app.state.conversations = runtime.conversations
             app.state.channels = channels
             # Erasure jobs and the retention schedule (bot/erasure.py, bot/retention.py).
-            erasure = open_erasure(settings, app.state.sessions, channels.outbox.senders)
-            runtime.conversations.erasure = erasure
+            erasure = runtime.conversations.erasure_service()
             app.state.erasure = erasure
             workers = (
                 [

@@ -411,7 +411,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 async def _privacy_runtime(settings: Settings):  # type: ignore[no-untyped-def]
     """The store, the channel senders (to send receipts and delete messages at Twilio and
     Telegram) and the erasure service, without the app's workers."""
-    from bot.app import open_erasure, open_runtime
+    from bot.app import open_runtime
     from bot.channels.setup import open_channels
     from bot.store import migrate
     from bot.store.db import session_factory
@@ -419,12 +419,8 @@ async def _privacy_runtime(settings: Settings):  # type: ignore[no-untyped-def]
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     async with open_runtime(settings) as runtime:
         sessions = session_factory(runtime.db)
-        async with open_channels(
-            settings, sessions, runtime.conversations, run_worker=False
-        ) as channels:
-            erasure = open_erasure(settings, sessions, channels.outbox.senders)
-            runtime.conversations.erasure = erasure
-            yield runtime, sessions, erasure
+        async with open_channels(settings, sessions, runtime.conversations, run_worker=False):
+            yield runtime, sessions, runtime.conversations.erasure_service()
 
 
 async def _erase(args: argparse.Namespace) -> int:

@@ -77,6 +77,8 @@ async def open_channels(
         poll_seconds=settings.outbox_poll_seconds,
         gates=gates,
     )
+    # Erasure jobs send the receipt and delete messages at Twilio and Telegram with them.
+    conversations.erasure_service().senders = senders
     for name in senders:  # replies the retry worker produced later go out at once
         conversations.delivery_hooks[name] = lambda _c, _id: _wake(outbox)
     pipeline = Pipeline(conversations, outbox.wake)
