@@ -697,7 +697,10 @@ class ConversationService:
             actor_user_id=actor_user_id,
             receipt=receipt,
         )
-        await service.run_job(job.id)  # what fails now is retried by the worker
+        try:
+            await service.run_job(job.id)  # what fails now is retried by the worker
+        except Exception as exc:  # the job is stored: the worker finishes it
+            log.error("erasure not run now job=%s error=%s", job.id, type(exc).__name__)
         log.info("contact erasure started job=%s reason=%s", job.id, reason)
         return job
 
