@@ -471,7 +471,9 @@ async def _purge(args: argparse.Namespace) -> dict[str, int]:
     policy = retention.Policy.from_settings(settings)
     async with _privacy_runtime(settings) as (_runtime, sessions, erasure):
         if args.dry_run:
-            return await retention.count(sessions, policy, utcnow())
+            return await retention.count(
+                sessions, policy, utcnow(), tracker_url=settings.rasa_tracker_db_url
+            )
         return await retention.purge(sessions, erasure, policy, actor="cli", always_audit=True)
 
 
@@ -479,7 +481,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     counts = asyncio.run(_purge(args))
     verb = "would purge" if args.dry_run else "purged"
     for name, n in counts.items():
-        unit = "outbox rows" if name == "outbox" else "conversations"
+        unit = {"outbox": "outbox rows", "tracker_orphans": "tracker conversations"}.get(
+            name, "conversations"
+        )
         _progress(f"[purge] {name}: {verb} {n} {unit}")
     return 0
 

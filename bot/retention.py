@@ -9,6 +9,8 @@ for ever). "Last activity" is the conversation's last message (or its creation).
   declined: ``RETENTION_NO_REFERRAL_DAYS`` (30) after the last activity.
 - ``closed_referral``: every referral of the conversation closed:
   ``RETENTION_CLOSED_REFERRAL_DAYS`` (365) after the last closing and the last activity.
+- ``tracker_orphans``: events in Rasa's tracker store of conversations the app no longer has
+  (erased before erasure was a retried job, or deleted by hand), a day after their last event.
 - ``outbox``: the outbox's copies of sent / failed / suppressed SMS and Telegram messages:
   ``RETENTION_OUTBOX_DAYS`` (30) after they were settled. The SMS bodies at Twilio are deleted
   with them (an erasure job of reason ``retention``).
@@ -32,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import tracker_store
 from bot.erasure import Collected, ErasureService, delete_rows
 from bot.settings import Settings
 from bot.store.caseworkers import AuditEntry
@@ -51,7 +54,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # conversations (or outbox rows) per transaction
 MAX_BATCHES = 50  # per class and run: a run stays bounded; the next run continues
-CLASSES = ("declined_consent", "no_referral", "closed_referral", "outbox")
+# Orphans first: conversations purged in the same run leave the tracker through their job.
+CLASSES = ("tracker_orphans", "declined_consent", "no_referral", "closed_referral", "outbox")
+CONVERSATION_CLASSES = ("declined_consent", "no_referral", "closed_referral")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Policy:
     declined_consent_days: int = 7
     closed_referral_days: int = 365
     outbox_days: int = 30
+    tracker_orphans_days: int = 1  # orphans serve nothing: only a margin against clock skew
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -123,6 +129,17 @@ def _candidates(name: str, cutoff: datetime) -> Select:
     raise ValueError(name)
 
 
+async def _tracker_orphans(s: AsyncSession, tracker_url: str, cutoff: datetime) -> list[str]:
+    """Tracker conversations idle since ``cutoff`` that the app does not have. The tracker is
+    read first: a conversation exists in the app before Rasa ever sees it."""
+    idle = await tracker_store.idle_senders(tracker_url, cutoff.timestamp())
+    known: set[str] = set()
+    for start in range(0, len(idle), 500):
+        chunk = idle[start : start + 500]
+        known |= set(await s.scalars(select(Conversation.id).where(Conversation.id.in_(chunk))))
+    return sorted(set(idle) - known)
+
+
 def _outbox_rows(cutoff: datetime) -> Select:
     return select(Delivery.id).where(
         Delivery.status.in_(
@@ -133,7 +150,10 @@ def _outbox_rows(cutoff: datetime) -> Select:
 
 
 async def count(
-    sessions: async_sessionmaker[AsyncSession], policy: Policy, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    policy: Policy,
+    now: datetime,
+    tracker_url: str = "",
 ) -> dict[str, int]:
     """What a run would purge now, per class (``intake purge --dry-run``)."""
     out: dict[str, int] = {}
@@ -144,11 +164,14 @@ async def count(
                 out[name] = 0
                 continue
             cutoff = now - timedelta(days=days)
+            if name == "tracker_orphans":
+                out[name] = len(await _tracker_orphans(s, tracker_url, cutoff))
+                continue
             if name == "outbox":  # rows of conversations purged above go with them
                 purged = [
                     _candidates(c, now - timedelta(days=policy.days(c)))
-                    for c in CLASSES
-                    if c != "outbox" and policy.days(c) > 0
+                    for c in CONVERSATION_CLASSES
+                    if policy.days(c) > 0
                 ]
                 query = _outbox_rows(cutoff)
                 for candidates in purged:
@@ -177,6 +200,16 @@ async def purge(
         if days <= 0:
             continue
         cutoff = now - timedelta(days=days)
+        if name == "tracker_orphans":
+            try:
+                async with sessions() as s:
+                    orphans = await _tracker_orphans(s, erasure.tracker_url, cutoff)
+                orphans = orphans[: BATCH * MAX_BATCHES]
+                await tracker_store.erase_conversations(erasure.tracker_url, orphans)
+                counts[name] = len(orphans)
+            except Exception as exc:  # the tracker store is down: the other classes go on
+                log.error("retention: tracker orphans skipped error=%s", type(exc).__name__)
+            continue
         for _ in range(MAX_BATCHES):
             async with sessions() as s:
                 if name == "outbox":

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 
 from bot.store.db import sync_url
 
@@ -32,7 +34,18 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
+def _missing_sqlite_file(url: str) -> bool:
+    """A SQLite tracker Rasa has not created yet: nothing to read or erase (and no empty file
+    created by looking)."""
+    parsed = make_url(sync_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not Path(parsed.database).exists()
+
+
 def _erase(url: str, sender_ids: list[str]) -> int:
+    if _missing_sqlite_file(url):
+        return 0
     engine = engine_for(url)
     sqlite = engine.dialect.name == "sqlite"
     try:
@@ -62,3 +75,31 @@ async def erase_conversations(url: str, sender_ids: list[str]) -> int:
     deleted = await asyncio.to_thread(_erase, url, sender_ids)
     log.info("tracker events erased conversations=%d events=%d", len(sender_ids), deleted)
     return deleted
+
+
+def _idle_senders(url: str, before: float) -> list[str]:
+    if _missing_sqlite_file(url):
+        return []
+    engine = engine_for(url)
+    try:
+        if not inspect(engine).has_table("events"):
+            return []
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT sender_id FROM events GROUP BY sender_id "
+                    "HAVING max(timestamp) < :before"
+                ),
+                {"before": before},
+            )
+            return [r[0] for r in rows]
+    finally:
+        engine.dispose()
+
+
+async def idle_senders(url: str, before: float) -> list[str]:
+    """Conversation ids whose last event is older than ``before`` (epoch seconds): retention
+    looks among them for conversations the app no longer has (``bot/retention.py``)."""
+    if not url:
+        return []
+    return await asyncio.to_thread(_idle_senders, url, before)

@@ -149,9 +149,15 @@ def seed(database_url: str, tracker_url: str, now: datetime) -> Seeded:
     engine.dispose()
     tracker = create_engine(tracker_url)
     with tracker.begin() as conn:
-        conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT)"))
+        conn.execute(
+            text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)")
+        )
+        insert = text("INSERT INTO events (sender_id, timestamp) VALUES (:s, :t)")
         for cid in ids.values():
-            conn.execute(text("INSERT INTO events (sender_id) VALUES (:s)"), {"s": cid})
+            conn.execute(insert, {"s": cid, "t": (now - timedelta(days=2)).timestamp()})
+        # Conversations the app no longer has: an old one (purged), a fresh one (a day's grace).
+        conn.execute(insert, {"s": "orphan-old", "t": (now - timedelta(days=2)).timestamp()})
+        conn.execute(insert, {"s": "orphan-new", "t": now.timestamp()})
     tracker.dispose()
     return Seeded(ids, sids)
 
@@ -201,7 +207,10 @@ def test_dry_run_counts_what_the_purge_deletes_and_open_referrals_stay(
     before = table_sizes(database_url)
 
     assert main(["purge", "--dry-run"]) == 0
-    expected = {"declined_consent": 1, "no_referral": 1, "closed_referral": 1, "outbox": 1}
+    expected = {
+        "tracker_orphans": 1, "declined_consent": 1, "no_referral": 1, "closed_referral": 1,
+        "outbox": 1,
+    }  # fmt: skip
     assert counts(capsys.readouterr().out) == expected
     assert table_sizes(database_url) == before  # a dry run deletes nothing
     assert twilio.deleted == [] and db_rows(database_url, select(AuditEntry)) == []
@@ -222,7 +231,7 @@ def test_dry_run_counts_what_the_purge_deletes_and_open_referrals_stay(
     with tracker.connect() as conn:
         senders = {r[0] for r in conn.execute(text("SELECT sender_id FROM events"))}
     tracker.dispose()
-    assert senders == {seeded.conversations[n] for n in KEPT}
+    assert senders == {seeded.conversations[n] for n in KEPT} | {"orphan-new"}
     assert sorted(twilio.deleted) == sorted(["SMinold", "SMoutold", "SMoutbox40"])
     jobs = db_rows(database_url, select(ErasureJob))
     assert {j.status for j in jobs} == {"done"} and {j.reason for j in jobs} == {"retention"}
