@@ -1,7 +1,7 @@
 """erasure jobs (retention and complete erasure)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0009 (re-chained after rebasing on main, which has 0009_channel_windows on 0005)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
