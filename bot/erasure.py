@@ -15,9 +15,9 @@ finished by the next run:
 3. ``receipt``: the reference ("ER-7K3Q-9XPA") sent to the person in their language, within the
    SMS budget (web chat: in the HTTP answer instead; not sent to an opted-out contact when
    someone else asked).
-4. ``twilio``: each message (inbound and outbound, the receipt included) and its media deleted
-   at Twilio with the twilio client; Twilio refuses while a message is still being delivered,
-   so the part is retried with backoff.
+4. ``twilio``: each SMS and WhatsApp message (inbound and outbound, the receipt included) and
+   its media deleted at Twilio with the twilio client; Twilio refuses while a message is still
+   being delivered, so the part is retried with backoff.
 5. ``telegram``: the bot's messages and the person's own deleted from the private chat where
    the Bot API allows it (less than 48 hours old); the others are counted as not deletable.
 
@@ -74,7 +74,8 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF_SECONDS = 3600.0
 TELEGRAM_DELETE_WINDOW = timedelta(hours=48)  # Bot API deleteMessage limit
-RECEIPT_CHANNELS = frozenset({"sms", "telegram"})  # the push channels; web: in the response
+RECEIPT_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})  # push; web: in the response
+TWILIO_CHANNELS = ("sms", "whatsapp")  # messages kept at Twilio, deleted with its client
 
 
 def new_reference() -> str:
@@ -141,7 +142,7 @@ async def delete_rows(
         for sid in await s.scalars(
             select(Message.channel_message_id).where(
                 Message.conversation_id.in_(conv),
-                Message.channel == "sms",
+                Message.channel.in_(TWILIO_CHANNELS),
                 Message.direction == Direction.IN,
                 Message.channel_message_id.is_not(None),
             )
@@ -153,7 +154,7 @@ async def delete_rows(
         for sid in await s.scalars(
             select(Delivery.provider_id).where(
                 Delivery.conversation_id.in_(conv),
-                Delivery.channel == "sms",
+                Delivery.channel.in_(TWILIO_CHANNELS),
                 Delivery.provider_id.is_not(None),
             )
         )
@@ -545,7 +546,7 @@ class ErasureService:
                     raise
                 outcome = "failed"  # blocked, unsubscribed: nothing more to try
                 break
-            if job.receipt_channel == "sms":
+            if job.receipt_channel in TWILIO_CHANNELS:
                 sids.append(provider_id)
             # On Telegram the receipt stays in the person's chat (their proof).
         await self._save(
@@ -561,9 +562,10 @@ class ErasureService:
         if not job.twilio_sids:
             await self._save(job.id, parts=self._with(job, JobPart.TWILIO, PartState.SKIPPED))
             return
-        sender = self.senders.get("sms")
+        # SMS and WhatsApp share the Twilio account: either sender's client deletes both.
+        sender = next((self.senders[c] for c in TWILIO_CHANNELS if c in self.senders), None)
         if sender is None:
-            raise PartFailed("sms_not_configured")
+            raise PartFailed("twilio_not_configured")
         remaining = list(job.twilio_sids)
         deleted = int(job.counts.get("twilio_deleted", 0))
         for sid in list(remaining):

@@ -35,7 +35,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import tracker_store
-from bot.erasure import Collected, ErasureService, delete_rows
+from bot.erasure import TWILIO_CHANNELS, Collected, ErasureService, delete_rows
 from bot.settings import Settings
 from bot.store.caseworkers import AuditEntry
 from bot.store.channels import Delivery, DeliveryStatus
@@ -260,7 +260,7 @@ async def _purge_outbox(
     if not rows:
         return 0, None
     # The bodies at Twilio go with our copies; Telegram's are past the 48 hours it allows.
-    sids = sorted({pid for _, channel, pid in rows if channel == "sms" and pid})
+    sids = sorted({pid for _, channel, pid in rows if channel in TWILIO_CHANNELS and pid})
     await s.execute(delete(Delivery).where(Delivery.id.in_([r[0] for r in rows])))
     job_id = None
     if sids:
