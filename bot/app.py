@@ -8,28 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import html
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import logging_setup, tracker_store
+from bot import logging_setup, retention
 from bot.caseworker import routes as caseworker
 from bot.channels import preview, sms, telegram, web, whatsapp
 from bot.channels.setup import open_channels
 from bot.conversation import ConversationService
 from bot.engine import RasaEngine
+from bot.erasure import ErasureService
 from bot.http_guard import GuardMiddleware, json_error
 from bot.ratelimit import RateLimits
 from bot.settings import PROJECT_ROOT, WEB_TOKEN_SECRET_FILE, Settings, load_or_create_secret
@@ -77,6 +77,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         screening_rules_path=settings.screening_rules_path,
         locks=locks,
     )
+    # Erasure jobs reach Rasa's tracker store; ``open_channels`` gives them the senders.
+    conversations.erasure = open_erasure(settings, session_factory(db), {})
     try:
         yield Runtime(db, engine, conversations)
     finally:
@@ -96,6 +98,19 @@ async def _private_pages(request: Request, call_next):  # type: ignore[no-untype
     if request.url.path.startswith(PRIVATE_PREFIXES):
         response.headers.update(PRIVATE_HEADERS)
     return response
+
+
+def open_erasure(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Any]
+) -> ErasureService:
+    """The erasure service with the tracker store and the channel senders (app and CLI)."""
+    return ErasureService(
+        sessions,
+        tracker_url=settings.rasa_tracker_db_url,
+        senders=senders,
+        retry_base_seconds=settings.erasure_retry_base_seconds,
+        poll_seconds=settings.erasure_poll_seconds,
+    )
 
 
 async def _retry_worker(service: ConversationService, interval: float) -> None:
@@ -147,21 +162,35 @@ def create_app(
             app.state.engine = runtime.engine
             app.state.conversations = runtime.conversations
             app.state.channels = channels
-            runtime.conversations.tracker_eraser = functools.partial(
-                tracker_store.erase_conversations, settings.rasa_tracker_db_url
-            )
-            worker = (
-                asyncio.create_task(
-                    _retry_worker(runtime.conversations, settings.retry_interval_seconds)
-                )
+            # Erasure jobs and the retention schedule (bot/erasure.py, bot/retention.py).
+            erasure = runtime.conversations.erasure_service()
+            app.state.erasure = erasure
+            workers = (
+                [
+                    asyncio.create_task(
+                        _retry_worker(runtime.conversations, settings.retry_interval_seconds)
+                    ),
+                    asyncio.create_task(erasure.run()),
+                ]
                 if run_worker
-                else None
+                else []
             )
+            if run_worker and settings.retention_enabled:
+                workers.append(
+                    asyncio.create_task(
+                        retention.run(
+                            app.state.sessions,
+                            erasure,
+                            retention.Policy.from_settings(settings),
+                            settings.retention_interval_minutes * 60,
+                        )
+                    )
+                )
             log.info("app started; engine at %s", settings.rasa_url)
             try:
                 yield
             finally:
-                if worker is not None:
+                for worker in workers:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker

@@ -13,6 +13,8 @@ intake telegram-webhook   register this app's Telegram webhook (secret token, al
 intake telegram-poll      local development: read Telegram by polling (removes the webhook!)
 intake user       caseworker accounts: create, unlock, deactivate, activate
 intake token      integration API tokens: create, revoke
+intake erase      erase a person's data (a request by phone or in person), with a receipt reference
+intake purge      apply the retention policy now (--dry-run: counts only)
 """
 
 from __future__ import annotations
@@ -567,6 +569,104 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _privacy_runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    """The store, the channel senders (to send receipts and delete messages at Twilio and
+    Telegram) and the erasure service, without the app's workers."""
+    from bot.app import open_runtime
+    from bot.channels.setup import open_channels
+    from bot.store import migrate
+    from bot.store.db import session_factory
+
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    async with open_runtime(settings) as runtime:
+        sessions = session_factory(runtime.db)
+        async with open_channels(settings, sessions, runtime.conversations, run_worker=False):
+            yield runtime, sessions, runtime.conversations.erasure_service()
+
+
+async def _erase(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from bot.store.models import Contact, Conversation, Referral
+
+    settings = Settings.from_env()
+    async with _privacy_runtime(settings) as (runtime, sessions, erasure):
+        async with sessions() as s:
+            if args.conversation:
+                query = select(Conversation.contact_id).where(Conversation.id == args.conversation)
+            elif args.referral:
+                query = select(Referral.contact_id).where(Referral.id == args.referral)
+            else:
+                query = select(Contact.id).where(
+                    Contact.channel == args.channel, Contact.address == args.address.strip()
+                )
+            contact_id = await s.scalar(query)
+        if contact_id is None:
+            raise ValueError("nothing found to erase (already erased, or a wrong id or address)")
+        job = await runtime.conversations.erase_contact(contact_id, reason="operator", actor="cli")
+        assert job is not None
+        job = await erasure.job_by_reference(job.reference)
+        assert job is not None
+    _progress(f"[erase] reference {job.reference} (give it to the person as their receipt)")
+    _progress("[erase] " + ", ".join(f"{part}: {state}" for part, state in job.parts.items()))
+    counts = ", ".join(f"{k}={v}" for k, v in job.counts.items())
+    _progress(f"[erase] {counts}")
+    if job.status != "done":
+        _progress(
+            f"[erase] not finished yet ({job.last_error}): the app's worker retries until done"
+        )
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    if not (args.conversation or args.referral or args.address):
+        raise ValueError("say what to erase: --conversation ID, --referral ID or --address")
+    return asyncio.run(_erase(args))
+
+
+async def _purge(args: argparse.Namespace) -> dict[str, int]:
+    from bot import retention
+    from bot.store.models import utcnow
+
+    settings = Settings.from_env()
+    policy = retention.Policy.from_settings(settings)
+    async with _privacy_runtime(settings) as (_runtime, sessions, erasure):
+        if args.dry_run:
+            return await retention.count(
+                sessions, policy, utcnow(), tracker_url=settings.rasa_tracker_db_url
+            )
+        return await retention.purge(sessions, erasure, policy, actor="cli", always_audit=True)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    counts = asyncio.run(_purge(args))
+    verb = "would purge" if args.dry_run else "purged"
+    for name, n in counts.items():
+        unit = {"outbox": "outbox rows", "tracker_orphans": "tracker conversations"}.get(
+            name, "conversations"
+        )
+        _progress(f"[purge] {name}: {verb} {n} {unit}")
+    return 0
+
+
+def _add_privacy_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    erase = sub.add_parser(
+        "erase", help="erase a person's data everywhere, with a receipt reference"
+    )
+    which = erase.add_mutually_exclusive_group()
+    which.add_argument("--conversation", help="a conversation id (the caseworker UI shows it)")
+    which.add_argument("--referral", help="a referral id")
+    which.add_argument("--address", help="the person's phone number, Telegram chat id or web id")
+    erase.add_argument(
+        "--channel", choices=["sms", "telegram", "web"], default="sms", help="with --address"
+    )
+    erase.set_defaults(func=cmd_erase)
+    purge = sub.add_parser("purge", help="apply the retention policy now")
+    purge.add_argument("--dry-run", action="store_true", help="print counts, delete nothing")
+    purge.set_defaults(func=cmd_purge)
+
+
 def _add_account_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     user = sub.add_parser("user", help="caseworker accounts").add_subparsers(
         dest="user_command", required=True
@@ -659,6 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
         "telegram-poll", help="local development: poll Telegram (removes the webhook)"
     ).set_defaults(func=cmd_telegram_poll)
     _add_account_commands(sub)
+    _add_privacy_commands(sub)
     return parser
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -66,10 +67,13 @@ from bot.store.models import (
     InboundStatus,
     Message,
     OutboundStatus,
-    Referral,
     utcnow,
 )
 from bot.store.safety import ConversationFlag, FlagSource
+
+if TYPE_CHECKING:
+    from bot.erasure import ErasureService
+    from bot.store.privacy import ErasureJob
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,18 @@ class InboundMessage:
     text: str
     language_hint: str | None = None
     media: bool = False  # the message carried a photo, voice note, sticker... (we read text only)
+    # The provider's own id of the message when ``channel_message_id`` is not it (Telegram: the
+    # update id is; the message id lets an erasure delete the message from the chat).
+    provider_message_id: int | None = None
+
+
+def _inbound_payload(msg: InboundMessage) -> dict | None:
+    payload: dict = {}
+    if msg.media:
+        payload["media"] = True
+    if msg.provider_message_id is not None:
+        payload["provider_message_id"] = msg.provider_message_id
+    return payload or None
 
 
 @dataclass(frozen=True)
@@ -229,8 +245,11 @@ class ConversationService:
         self._today = today
         self._locks = locks or ConversationLocks()
         self.delivery_hooks: dict[str, DeliveryHook] = {}
-        # Erases a person's conversations from Rasa's tracker store (set by the app).
-        self.tracker_eraser: Callable[[list[str]], Awaitable[None]] | None = None
+        # The durable erasure jobs (bot/erasure.py): the app sets one with the tracker store
+        # and the channel senders; without it, only the app's own rows are erased.
+        self.erasure: ErasureService | None = None
+        # Web chat: the erasure receipt, answered in the HTTP response (``receive``).
+        self._receipts: dict[int, Reply] = {}
 
     # -- 1. persist ------------------------------------------------------------------------
 
@@ -239,12 +258,11 @@ class ConversationService:
         accepted = await self.accept(msg)
         if not accepted.duplicate:
             await self.answer(accepted.conversation_id, msg.language_hint)
-        return Outcome(
-            accepted.conversation_id,
-            accepted.message_id,
-            accepted.duplicate,
-            await self.replies_to(accepted.message_id),
-        )
+        replies = await self.replies_to(accepted.message_id)
+        receipt = self._receipts.pop(accepted.message_id, None)
+        if receipt is not None and not replies:  # everything was erased: only the receipt
+            replies = [StoredReply(0, receipt)]
+        return Outcome(accepted.conversation_id, accepted.message_id, accepted.duplicate, replies)
 
     async def accept(self, msg: InboundMessage) -> Outcome:
         """Step 1 only: store the message, idempotent on its channel id (push channels call
@@ -274,7 +292,7 @@ class ConversationService:
                 channel=msg.channel,
                 channel_message_id=msg.channel_message_id,
                 text=msg.text,
-                payload={"media": True} if msg.media else None,
+                payload=_inbound_payload(msg),
                 status=InboundStatus.RECEIVED,
             )
             s.add(message)
@@ -607,7 +625,12 @@ class ConversationService:
         language = step.language
         command = step.command
         if command == Command.DELETE_CONFIRM:
-            await self.erase_contact(contact_id)
+            from bot.erasure import RECEIPT_CHANNELS, receipt_text
+
+            job = await self.erase_contact(contact_id, language=language)
+            if job is not None and job.receipt_channel not in RECEIPT_CHANNELS:
+                # The web chat pulls: the receipt is the answer to this very request.
+                self._receipts[message_id] = Reply(receipt_text(job.reference, language))
             return False
         if command == Command.DELETE_ASK:
             reply = Reply(
@@ -676,37 +699,52 @@ class ConversationService:
         if contact_id is not None:
             await self.opt_out(contact_id, source)
 
-    async def erase_contact(self, contact_id: str) -> None:
-        """Delete a contact and everything about them: conversations, messages, referrals,
-        deliveries, opt-out (database cascades), and their events in Rasa's tracker store."""
+    def erasure_service(self) -> ErasureService:
+        if self.erasure is None:
+            from bot.erasure import ErasureService
+
+            self.erasure = ErasureService(self._sessions)
+        return self.erasure
+
+    async def erase_contact(
+        self,
+        contact_id: str,
+        *,
+        language: str | None = None,
+        reason: str = "person",
+        actor: str = "person",
+        actor_user_id: str | None = None,
+    ) -> ErasureJob | None:
+        """Erase a contact and everything about them, as a durable job (``bot/erasure.py``):
+        the app's rows now, then Rasa's tracker events, the receipt with the job's reference,
+        and the messages at Twilio and Telegram, retried by the worker until done. None when
+        the contact is already gone."""
+        from bot.erasure import Receipt
+        from bot.store.privacy import ErasureReason
+
         async with self._sessions() as s:
-            conversation_ids = list(
-                await s.scalars(
-                    select(Conversation.id).where(Conversation.contact_id == contact_id)
-                )
+            contact = await s.get(Contact, contact_id)
+            if contact is None:
+                return None
+            receipt = Receipt(
+                contact.channel,
+                contact.address,
+                language or contact.language or self._default_language,
             )
-            # Replies point at the messages they answer: clear that link before deleting.
-            for cid in conversation_ids:
-                for row in await s.scalars(select(Message).where(Message.conversation_id == cid)):
-                    row.in_reply_to_id = None
-            await s.flush()
-            await s.execute(delete(Referral).where(Referral.contact_id == contact_id))
-            await s.execute(
-                delete(ConversationFlag).where(
-                    ConversationFlag.conversation_id.in_(conversation_ids)
-                )
-            )
-            await s.execute(delete(Message).where(Message.conversation_id.in_(conversation_ids)))
-            await s.execute(delete(Conversation).where(Conversation.contact_id == contact_id))
-            await s.execute(delete(Contact).where(Contact.id == contact_id))
-            await s.commit()
-        if self.tracker_eraser is not None and conversation_ids:
-            await self.tracker_eraser(conversation_ids)
-        log.info(
-            "contact erased on request contact=%s conversations=%d",
-            contact_id,
-            len(conversation_ids),
+        service = self.erasure_service()
+        job = await service.request(
+            contact_ids=[contact_id],
+            reason=ErasureReason(reason),
+            actor=actor,
+            actor_user_id=actor_user_id,
+            receipt=receipt,
         )
+        try:
+            await service.run_job(job.id)  # what fails now is retried by the worker
+        except Exception as exc:  # the job is stored: the worker finishes it
+            log.error("erasure not run now job=%s error=%s", job.id, type(exc).__name__)
+        log.info("contact erasure started job=%s reason=%s", job.id, reason)
+        return job
 
     async def _defer(
         self,

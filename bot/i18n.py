@@ -61,6 +61,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "OK, nothing was erased.",
         "fr": "D'accord, rien n'a été effacé.",
     },
+    # The receipt of a completed erasure (bot/erasure.py): the reference is the person's proof,
+    # and what to quote if they ask about it. "{reference}" is "ER-XXXX-XXXX".
+    "erased": {
+        "en": "Your messages and answers were erased. Receipt reference: {reference}. "
+        "Keep it if you want proof. Nothing more will be sent to you.",
+        "fr": "Vos messages et réponses ont été effacés. Référence du reçu : {reference}. "
+        "Gardez-la comme preuve. Plus rien ne vous sera envoyé.",
+    },
     # Rate limits (bot/ratelimit.py, bot/channels/web.py): the web chat shows them as the
     # answer to a refused message. Danger still has its way out (content/crisis.yml: 911).
     "rate_limited": {

@@ -217,6 +217,16 @@ class Settings:
         from bot.runtime import training  # the fingerprint of config.yml and nlu/
 
         return training.model_path(self.model_dir)
+    # Privacy: retention policy (bot/retention.py) and erasure jobs (bot/erasure.py). A number
+    # of days of 0 keeps that class for ever. README "Privacy" explains each default.
+    retention_enabled: bool = True
+    retention_interval_minutes: int = 60
+    retention_no_referral_days: int = 30
+    retention_declined_consent_days: int = 7
+    retention_closed_referral_days: int = 365
+    retention_outbox_days: int = 30
+    erasure_retry_base_seconds: float = 30.0
+    erasure_poll_seconds: float = 30.0
 
     @property
     def sms_enabled(self) -> bool:
@@ -312,8 +322,19 @@ class Settings:
             "SESSION_MAX_HOURS": self.session_max_hours,
             "MAX_FAILED_LOGINS": self.max_failed_logins,
             "LOCKOUT_MINUTES": self.lockout_minutes,
+            "RETENTION_INTERVAL_MINUTES": self.retention_interval_minutes,
+            "ERASURE_RETRY_BASE_SECONDS": self.erasure_retry_base_seconds,
+            "ERASURE_POLL_SECONDS": self.erasure_poll_seconds,
         }
         out += [f"{name} must be greater than 0, got {v}" for name, v in positive.items() if v <= 0]
+        for name, days in (
+            ("RETENTION_NO_REFERRAL_DAYS", self.retention_no_referral_days),
+            ("RETENTION_DECLINED_CONSENT_DAYS", self.retention_declined_consent_days),
+            ("RETENTION_CLOSED_REFERRAL_DAYS", self.retention_closed_referral_days),
+            ("RETENTION_OUTBOX_DAYS", self.retention_outbox_days),
+        ):
+            if days < 0:
+                out.append(f"{name} must be 0 (keep for ever) or a number of days, got {days}")
         if self.max_text_chars * 4 + 1024 > self.max_body_bytes:
             out.append(
                 f"MAX_BODY_BYTES ({self.max_body_bytes}) must leave room for a message of "
@@ -507,6 +528,14 @@ class Settings:
             outbox_poll_seconds=env.float("OUTBOX_POLL_SECONDS", 1.0),
             outbox_lease_seconds=env.float("OUTBOX_LEASE_SECONDS", 10.0),
             outbox_concurrency=env.int("OUTBOX_CONCURRENCY", 8),
+            retention_enabled=env.bool("RETENTION_ENABLED", True),
+            retention_interval_minutes=env.int("RETENTION_INTERVAL_MINUTES", 60),
+            retention_no_referral_days=env.int("RETENTION_NO_REFERRAL_DAYS", 30),
+            retention_declined_consent_days=env.int("RETENTION_DECLINED_CONSENT_DAYS", 7),
+            retention_closed_referral_days=env.int("RETENTION_CLOSED_REFERRAL_DAYS", 365),
+            retention_outbox_days=env.int("RETENTION_OUTBOX_DAYS", 30),
+            erasure_retry_base_seconds=env.float("ERASURE_RETRY_BASE_SECONDS", 30.0),
+            erasure_poll_seconds=env.float("ERASURE_POLL_SECONDS", 30.0),
             cookie_secure=env.bool("COOKIE_SECURE", False),
             session_idle_minutes=env.int("SESSION_IDLE_MINUTES", 30),
             session_max_hours=env.int("SESSION_MAX_HOURS", 12),

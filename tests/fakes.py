@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.helpers import LoopbackServer
@@ -42,11 +42,20 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 class FakeTwilio(LoopbackServer):
-    """``POST /2010-04-01/Accounts/{sid}/Messages.json`` like Twilio's REST API."""
+    """Twilio's REST API for messages: create (``POST .../Messages.json``), delete
+    (``DELETE .../Messages/{sid}.json``) and their media (list, delete)."""
 
     def __init__(self) -> None:
+        base = "/2010-04-01/Accounts/{sid}/Messages"
         super().__init__(
-            [Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"])]
+            [
+                Route(f"{base}.json", self._create, methods=["POST"]),
+                Route(f"{base}/{{msid}}.json", self._delete, methods=["DELETE"]),
+                Route(f"{base}/{{msid}}/Media.json", self._media_list, methods=["GET"]),
+                Route(
+                    f"{base}/{{msid}}/Media/{{media}}.json", self._media_delete, methods=["DELETE"]
+                ),
+            ]
         )
         self.sent: list[dict[str, str]] = []  # accepted messages, in order
         self.requests = 0  # every create call, failed ones included
@@ -62,12 +71,73 @@ class FakeTwilio(LoopbackServer):
         self.max_in_flight = 0
         self._in_flight_to: dict[str, int] = {}
         self.max_in_flight_to = 0  # the most calls in flight at once to one number
+        self.deleted: list[str] = []  # message SIDs deleted, in order
+        self.media: dict[str, list[str]] = {}  # message SID -> its media SIDs (inbound MMS)
+        self.media_deleted: list[str] = []
+        self.fail_delete_next: list[int] = []  # statuses for the next message deletes
 
-    async def _create(self, request: Request) -> JSONResponse:
+    def _authorised(self, request: Request) -> bool:
         auth = request.headers.get("authorization", "")
         expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
-        if auth != f"Basic {expected}" or request.path_params["sid"] != TWILIO_SID:
-            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        return auth == f"Basic {expected}" and request.path_params["sid"] == TWILIO_SID
+
+    @staticmethod
+    def _unauthorised() -> JSONResponse:
+        return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+
+    @staticmethod
+    def _not_found() -> JSONResponse:
+        return JSONResponse(
+            {"code": 20404, "message": "The requested resource was not found", "status": 404},
+            404,
+        )
+
+    async def _delete(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return self._unauthorised()
+        msid = request.path_params["msid"]
+        with self.lock:
+            failure = self.fail_delete_next.pop(0) if self.fail_delete_next else None
+            if failure is None and msid in self.deleted:
+                return self._not_found()
+            if failure is None:
+                self.deleted.append(msid)
+        if failure is not None:
+            return JSONResponse(
+                {"code": 20009, "message": "Cannot delete message", "status": failure}, failure
+            )
+        return Response(status_code=204)
+
+    async def _media_list(self, request: Request) -> JSONResponse:
+        if not self._authorised(request):
+            return self._unauthorised()
+        msid = request.path_params["msid"]
+        with self.lock:
+            media = [m for m in self.media.get(msid, []) if m not in self.media_deleted]
+        uri = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/{msid}/Media.json"
+        return JSONResponse(
+            {
+                "media_list": [
+                    {"sid": m, "account_sid": TWILIO_SID, "parent_sid": msid,
+                     "content_type": "image/jpeg"}
+                    for m in media
+                ],
+                "end": max(len(media) - 1, 0), "first_page_uri": uri, "next_page_uri": None,
+                "page": 0, "page_size": 50, "previous_page_uri": None, "start": 0, "uri": uri,
+            }
+        )  # fmt: skip
+
+    async def _media_delete(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return self._unauthorised()
+        media = request.path_params["media"]
+        with self.lock:
+            self.media_deleted.append(media)
+        return Response(status_code=204)
+
+    async def _create(self, request: Request) -> JSONResponse:
+        if not self._authorised(request):
+            return self._unauthorised()
         form = await _form(request)
         with self.lock:
             self.requests += 1
@@ -176,6 +246,9 @@ class FakeTelegram(LoopbackServer):
         self.fail_next: list[int] = []  # statuses for the next sendMessage calls
         self.blocked: set[int] = set()  # chat ids that blocked the bot (403)
         self.updates: list[dict[str, Any]] = []  # served by getUpdates (polling mode)
+        self.deleted: list[tuple[int, int]] = []  # (chat_id, message_id) deleteMessage removed
+        self.too_old: set[int] = set()  # message ids deleteMessage refuses (over 48 hours old)
+        self.incoming: set[tuple[int, int]] = set()  # (chat_id, message_id) the person sent
         self._ids = itertools.count(1000)
 
     @property
@@ -212,6 +285,8 @@ class FakeTelegram(LoopbackServer):
             with self.lock:
                 updates, self.updates = self.updates, []
             return self._ok(updates)
+        if method == "deleteMessage":
+            return self._delete(params)
         if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook"):
             return self._ok(True)
         return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
@@ -241,7 +316,7 @@ class FakeTelegram(LoopbackServer):
             )
         message_id = next(self._ids)
         with self.lock:
-            self.sent.append(params)
+            self.sent.append({**params, "message_id": message_id})
         return self._ok(
             {
                 "message_id": message_id,
@@ -250,6 +325,24 @@ class FakeTelegram(LoopbackServer):
                 "text": params.get("text", ""),
             }
         )
+
+    def _delete(self, params: dict[str, Any]) -> JSONResponse:
+        """deleteMessage: the bot's own messages and the person's (``incoming``) in a private
+        chat, once, and not those marked ``too_old`` (Telegram refuses after 48 hours)."""
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        with self.lock:
+            known = (chat_id, message_id) in self.incoming or any(
+                int(m["chat_id"]) == chat_id and m.get("message_id") == message_id
+                for m in self.sent
+            )
+            if known and message_id in self.too_old:
+                failure = "Bad Request: message can't be deleted"
+            elif not known or (chat_id, message_id) in self.deleted:
+                failure = "Bad Request: message to delete not found"
+            else:
+                self.deleted.append((chat_id, message_id))
+                return self._ok(True)
+        return JSONResponse({"ok": False, "error_code": 400, "description": failure}, 400)
 
     @staticmethod
     def _ok(result: Any) -> JSONResponse:

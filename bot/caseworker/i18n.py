@@ -45,6 +45,37 @@ UI: dict[str, dict[str, str]] = {
     "not_found": {"en": "Not found.", "fr": "Introuvable."},
     "language": {"en": "Language", "fr": "Langue"},
     "queue": {"en": "Queue", "fr": "File"},
+    # Erasure at a person's request by phone or in person (supervisors: routes/supervisor.py).
+    "erase_title": {"en": "Erase this person's data", "fr": "Effacer les données de la personne"},
+    "erase_hint": {
+        "en": "For a request by phone or in person. Erases the conversations, intake, referrals "
+        "and notes here, the assistant's memory, and the messages at Twilio and Telegram where "
+        "possible. The person gets a receipt reference. This cannot be undone.",
+        "fr": "Pour une demande par téléphone ou en personne. Efface les conversations, "
+        "l'accueil, les demandes et les notes ici, la mémoire de l'assistant, et les messages "
+        "chez Twilio et Telegram lorsque c'est possible. La personne reçoit une référence de "
+        "reçu. Cette action est irréversible.",
+    },
+    "erase": {"en": "Erase…", "fr": "Effacer…"},
+    "erase_confirm_title": {
+        "en": "Erase everything about this person?",
+        "fr": "Tout effacer au sujet de cette personne?",
+    },
+    "erase_confirm": {"en": "Yes, erase now", "fr": "Oui, effacer maintenant"},
+    "erase_cancel": {"en": "No, go back", "fr": "Non, revenir"},
+    "erased_done": {"en": "Erased.", "fr": "Effacé."},
+    "reference": {"en": "Reference", "fr": "Référence"},
+    "erased_give": {
+        "en": "Give this reference to the person if they ask for proof; the audit log keeps it. "
+        "Anything not finished yet (Twilio, Telegram) is retried until done.",
+        "fr": "Donnez cette référence à la personne si elle demande une preuve; le journal "
+        "d'audit la conserve. Ce qui n'est pas encore terminé (Twilio, Telegram) est réessayé "
+        "jusqu'à la fin.",
+    },
+    "erased_notice": {
+        "en": "This referral was erased at the person's request.",
+        "fr": "Cette demande a été effacée à la demande de la personne.",
+    },
     "audit_log": {"en": "Audit log", "fr": "Journal d'audit"},
     "export": {"en": "Export", "fr": "Exporter"},
     "numbers": {"en": "Numbers", "fr": "Chiffres"},

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError, StatementError
@@ -83,6 +84,14 @@ class Sender(Protocol):
     def render(self, reply: Reply, language: Language) -> list[Part]: ...
 
     async def send(self, address: str, part: Part) -> str: ...
+
+
+class Deleted(StrEnum):
+    """What became of a message we asked the provider to delete (erasure: ``bot/erasure.py``)."""
+
+    DELETED = "deleted"
+    GONE = "gone"  # the provider does not have it (deleted before, or never kept)
+    NOT_DELETABLE = "not_deletable"  # the provider refuses for good (Telegram: older than 48 h)
 
 
 @dataclass

@@ -69,6 +69,8 @@ async def open_channels(
         await application.start()
         senders[telegram.CHANNEL] = telegram.TelegramSender(application)
     outbox = Outbox(sessions, senders, conversations, outbox_policy(settings), gates=gates)
+    # Erasure jobs send the receipt and delete messages at Twilio and Telegram with them.
+    conversations.erasure_service().senders = senders
     for name in senders:  # replies the retry worker produced later go out at once
         conversations.delivery_hooks[name] = lambda _c, _id: _wake(outbox)
     pipeline = Pipeline(conversations, outbox.wake)

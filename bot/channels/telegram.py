@@ -31,7 +31,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.channels.base import Part, Pipeline, SendError, split_text, storable
+from bot.channels.base import Deleted, Part, Pipeline, SendError, split_text, storable
 from bot.conversation import InboundMessage
 from bot.engine import Reply
 from bot.http_guard import json_error
@@ -180,10 +180,24 @@ def _parse_update(update: Update, data: dict[str, Any], max_chars: int) -> Parse
     hint = _text(m.from_user.language_code) if m.from_user else None
     if text := _text(m.text):
         text = _command(text)[:max_chars]
-        return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, text, hint))
+        return Parsed(
+            InboundMessage(
+                CHANNEL, str(m.chat.id), message_id, text, hint, provider_message_id=m.message_id
+            )
+        )
     if m.effective_attachment is not None:
         caption = (_text(m.caption) or "")[:max_chars]
-        return Parsed(InboundMessage(CHANNEL, str(m.chat.id), message_id, caption, hint, True))
+        return Parsed(
+            InboundMessage(
+                CHANNEL,
+                str(m.chat.id),
+                message_id,
+                caption,
+                hint,
+                True,
+                provider_message_id=m.message_id,  # erasure deletes it from the chat (< 48 h)
+            )
+        )
     return Parsed(None, ignored="service_message")
 
 
@@ -223,6 +237,23 @@ class TelegramSender:
         except (NetworkError, TelegramError) as exc:  # timeouts, 5xx, bad token: retry later
             raise SendError(type(exc).__name__, retryable=True) from exc
         return str(sent.message_id)
+
+    async def delete_message(self, chat_id: int, message_id: int) -> Deleted:
+        """deleteMessage: the Bot API allows it for messages less than 48 hours old (erasure).
+        Raises ``SendError`` (retryable) on a network or server error."""
+        try:
+            await self.application.bot.delete_message(chat_id=chat_id, message_id=message_id)
+        except BadRequest as exc:
+            if "not found" in str(exc).lower():
+                return Deleted.GONE
+            return Deleted.NOT_DELETABLE  # "message can't be deleted" (too old...)
+        except Forbidden:  # the person blocked the bot or deleted the chat
+            return Deleted.NOT_DELETABLE
+        except RetryAfter as exc:
+            raise SendError("429", retryable=True) from exc
+        except (NetworkError, TelegramError) as exc:
+            raise SendError(type(exc).__name__, retryable=True) from exc
+        return Deleted.DELETED
 
 
 # -- route -------------------------------------------------------------------------------

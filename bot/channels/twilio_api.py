@@ -35,7 +35,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.base import Part, Pipeline, SendError, retry_after_seconds, storable
+from bot.channels.base import Deleted, Part, Pipeline, SendError, retry_after_seconds, storable
 from bot.conversation import InboundMessage
 from bot.http_guard import json_error
 from bot.settings import Settings
@@ -240,6 +240,27 @@ class TwilioSender:
         except Exception as exc:  # connection refused, timeout...: try again later
             raise SendError(type(exc).__name__, retryable=True) from exc
         return str(message.sid)
+
+    async def delete_message(self, sid: str) -> Deleted:
+        """Deletes a message (its body and log entry) and its media at Twilio, inbound or
+        outbound (erasure: ``bot/erasure.py``). Raises ``SendError`` (retryable) when Twilio
+        refuses for now: a message still being delivered cannot be deleted yet (20009)."""
+
+        def delete() -> Deleted:
+            message = self._client.messages(sid)
+            for media in message.media.list():
+                message.media(media.sid).delete()
+            message.delete()
+            return Deleted.DELETED
+
+        try:
+            return await asyncio.to_thread(delete)
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return Deleted.GONE
+            raise SendError(f"{exc.status}/{exc.code}", retryable=True) from exc
+        except Exception as exc:  # connection refused, timeout...: try again later
+            raise SendError(type(exc).__name__, retryable=True) from exc
 
     def _create(self, kwargs: dict[str, Any]) -> Any:
         """In a worker thread: create the message; an error answer carries its Retry-After."""

@@ -69,6 +69,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros, not left in free pages of the file (erasure and
+    # retention must really remove what they delete: README "Privacy").
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

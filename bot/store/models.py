@@ -187,4 +187,4 @@ class Referral(Base):
 
 # Tables of the other areas live in their own modules; importing them here registers them on
 # Base.metadata, which Alembic and the tests read.
-from bot.store import caseworkers, channels, intake, safety  # noqa: E402,F401
+from bot.store import caseworkers, channels, intake, privacy, safety  # noqa: E402,F401

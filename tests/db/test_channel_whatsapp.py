@@ -616,6 +616,12 @@ async def test_delete_my_data_erases_the_window_too(
     await wait_for(erased)
     assert await rows(client, ChannelWindow) == []
     assert await rows(client, Delivery) == [] and await rows(client, Message) == []
+    # The receipt went out on WhatsApp, and every message both ways is deleted at Twilio
+    # (README "Privacy" / "Erasure").
+    contents = twilio.contents(who)
+    assert contents[-1].startswith("Your messages and answers were erased. Receipt reference: ER-")
+    assert {m["Sid"] for m in twilio.sent if m["To"] == who} <= set(twilio.deleted)
+    assert len(twilio.deleted) >= len(contents) + 3  # + the person's hello, DELETE and 1
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ python-telegram-bot clients out to fake provider APIs on loopback."""
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -237,6 +238,10 @@ async def test_telegram_conversation_in_french_then_delete_my_data(
         assert await s.get(Conversation, conversation_id) is None
     assert events() == 0
     tracker.dispose()
+    # The receipt, in French, with its reference (README "Privacy" / "Erasure").
+    receipt = fakes.telegram.texts(tg.chat)[-1]
+    assert receipt.startswith("Vos messages et réponses ont été effacés.")
+    assert re.search(r"Référence du reçu : ER-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\.", receipt)
 
 
 CRISIS_BY_LANGUAGE = {

@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
 from bot.caseworker import audit, i18n, service
 from bot.caseworker.replies import OptedOut, send_reply
 from bot.caseworker.routes.common import Ctx, Forbidden, Signed, back_to, flash, templates
 from bot.channels import window as whatsapp_window
 from bot.intake import vocabulary
+from bot.store.caseworkers import AuditEntry
 from bot.store.models import Author, utcnow
 
 router = APIRouter()
@@ -38,6 +40,15 @@ async def _referral_page(ctx: Ctx, referral_id: str, revealed: bool = False) -> 
     try:
         v = await service.view(ctx.s, referral_id)
     except service.ActionError as exc:
+        # Erased at the person's request: the queue shows nothing of it, this page says so.
+        erased = await ctx.s.scalar(
+            select(AuditEntry)
+            .where(AuditEntry.referral_id == referral_id, AuditEntry.action == "erased")
+            .limit(1)
+        )
+        if erased is not None:
+            reference = (erased.detail or {}).get("reference")
+            return ctx.page("erased.html", 410, reference=reference, at=erased.at)
         raise Forbidden(ctx.lang, "not_found", 404) from exc
     window = await _window(ctx, v)
     audit.record(ctx.s, ctx.user, "reveal_contact" if revealed else "view", referral_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from bot.caseworker import audit, i18n, service
-from bot.caseworker.routes.common import Signed, require
+from bot.caseworker.routes.common import Forbidden, Signed, require
 from bot.store.caseworkers import Role
 from bot.store.models import utcnow
 
@@ -73,3 +73,27 @@ async def export(ctx: Signed) -> Response:
 async def numbers_page(ctx: Signed) -> Response:
     require(ctx, Role.SUPERVISOR)
     return ctx.page("numbers.html", n=await service.numbers(ctx.s))
+
+
+# -- erasure at a person's request (by phone or in person) -------------------------------
+
+
+@router.post("/referrals/{referral_id}/erase")
+async def erase(referral_id: str, ctx: Signed) -> Response:
+    """First POST: the confirmation page; second (``confirm=yes``): the erasure job (the same as
+    the person's DELETE: ``bot/erasure.py``), then its reference. Supervisors only."""
+    require(ctx, Role.SUPERVISOR)
+    try:
+        referral = await service.load(ctx.s, referral_id)
+    except service.ActionError as exc:
+        raise Forbidden(ctx.lang, "not_found", 404) from exc
+    if ctx.form.get("confirm") != "yes":
+        return ctx.page("erase.html", r=referral, reference=None)
+    contact_id = referral.contact_id
+    await ctx.s.commit()  # no read transaction left open while the job deletes
+    job = await ctx.request.app.state.conversations.erase_contact(
+        contact_id, reason="supervisor", actor=ctx.user.username, actor_user_id=ctx.user.id
+    )
+    if job is None:  # erased meanwhile (by the person, or another supervisor)
+        raise Forbidden(ctx.lang, "not_found", 404)
+    return ctx.page("erase.html", r=None, reference=job.reference)
