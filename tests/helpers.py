@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,20 @@ def echo_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"recipient_id": body["sender"], "text": f"{language}: {body['message']}"}]
 
 
+@contextlib.contextmanager
+def fake_rasa_running(
+    answer: Callable[[dict[str, Any]], list[dict[str, Any]]] = echo_answer,
+) -> Iterator[FakeRasa]:
+    """A started ``FakeRasa`` (echoing by default), stopped afterwards: the body of every
+    ``fake_rasa`` fixture (tests/db/conftest.py, tests/unit/test_http_guard.py)."""
+    rasa = FakeRasa(answer)
+    rasa.start()
+    try:
+        yield rasa
+    finally:
+        rasa.stop()
+
+
 # Tests talk from one address, many messages a minute: the rate limits are out of their way
 # unless a test sets its own (tests/db/test_rate_limits.py).
 NO_RATE_LIMITS = {
@@ -194,3 +208,10 @@ async def rows(client: httpx.AsyncClient, model: Any, *where: Any) -> list[Any]:
     sessions = client.app.state.conversations._sessions  # type: ignore[attr-defined]
     async with sessions() as s:
         return list(await s.scalars(select(model).where(*where)))
+
+
+async def web_replies(client: httpx.AsyncClient, text: str, user: str = "u1") -> list[dict]:
+    """Send one web-chat message and return its replies (``{"id", "text", "buttons"?}``)."""
+    response = await client.post("/channels/web/messages", json={"user": user, "text": text})
+    assert response.status_code == 200, response.text
+    return response.json()["replies"]

@@ -5,8 +5,6 @@ form in Rasa before Rasa sees the next message. Dates and detention fears raise 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,30 +14,11 @@ from sqlalchemy import select
 from bot import crisis, referrals
 from bot.store.models import Conversation, ConversationStatus, Referral
 from bot.store.safety import ConversationFlag
-from tests.helpers import RULES, FakeRasa, echo_answer, make_settings, running_app
-
-
-@pytest.fixture
-def fake_rasa() -> Iterator[FakeRasa]:
-    rasa = FakeRasa(echo_answer)
-    rasa.start()
-    yield rasa
-    rasa.stop()
-
-
-@pytest.fixture
-async def client(
-    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(tmp_path, database_url, fake_rasa.url)
-    async with running_app(settings) as c:
-        yield c
+from tests.helpers import RULES, FakeRasa, web_replies
 
 
 async def say(client: httpx.AsyncClient, text: str, user: str = "u1") -> list[str]:
-    response = await client.post("/channels/web/messages", json={"user": user, "text": text})
-    assert response.status_code == 200, response.text
-    return [r["text"] for r in response.json()["replies"]]
+    return [r["text"] for r in await web_replies(client, text, user)]
 
 
 async def run(client: httpx.AsyncClient, fn: Any) -> Any:
