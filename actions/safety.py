@@ -18,12 +18,22 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.i18n import TEXTS
 from actions.store import language_of, rules, store
 from bot import crisis, referrals
 from bot.safety import Concern
 from bot.store.safety import FlagSource
 
 log = logging.getLogger(__name__)
+
+# Outside the intake form, the classifier's ``urgent_help`` alone (no reviewed pattern in the
+# message) gets the whole crisis answer, flag and urgent referral only at this confidence or
+# more; under it, the gentle check (``answer_check``). Chosen on the DEV sets (never a blind
+# one) with ``scripts/safety_bar.py``, see docs/safety.md (2026-12-01, round 2): at 0.5 the
+# dev look-alikes the classifier took for a crisis (0.37-0.48 on this model, up to 0.77 on the
+# previous one) get the check instead, and of the 72 dev crisis messages the classifier alone
+# recognises, 71 are at 0.5 or more. Inside the form the rules of actions/intake.py stay.
+CLASSIFIER_ONLY_BAR = 0.5
 
 
 def _raise_crisis(conversation_id: str, language: str, source: FlagSource) -> str | None:
@@ -47,4 +57,16 @@ async def answer_crisis(
     log.warning("crisis answered in the actions source=%s referral=%s", source, referral_id)
     if (tracker.active_loop or {}).get("name"):
         return [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return []
+
+
+def answer_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """The gentle check: "Are you safe right now?", 911, and a person. No flag and no
+    referral; the app reads the answer ("no" is a crisis: ``bot/conversation.py``)."""
+    language = language_of(tracker)
+    dispatcher.utter_message(
+        text=crisis.load().text("check", language),
+        buttons=[{"title": TEXTS["talk_to_person"][language], "payload": "/human_handoff"}],
+    )
+    log.info("safety check sent (classifier under its bar)")
     return []
