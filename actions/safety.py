@@ -20,20 +20,14 @@ from sqlalchemy.orm import Session
 
 from actions.i18n import TEXTS
 from actions.store import language_of, rules, store
-from bot import crisis, referrals
+from bot import crisis, referrals, safety
 from bot.safety import Concern
 from bot.store.safety import FlagSource
 
 log = logging.getLogger(__name__)
 
-# Outside the intake form, the classifier's ``urgent_help`` alone (no reviewed pattern in the
-# message) gets the whole crisis answer, flag and urgent referral only at this confidence or
-# more; under it, the gentle check (``answer_check``). Chosen on the DEV sets (never a blind
-# one) with ``scripts/safety_bar.py``, see docs/safety.md (2026-12-01, round 2): at 0.5 the
-# dev look-alikes the classifier took for a crisis (0.37-0.48 on this model, up to 0.77 on the
-# previous one) get the check instead, and of the 72 dev crisis messages the classifier alone
-# recognises, 71 are at 0.5 or more. Inside the form the rules of actions/intake.py stay.
-CLASSIFIER_ONLY_BAR = 0.5
+# The classifier-only bar outside the form (bot/safety.py owns it; chosen on the dev sets).
+CLASSIFIER_ONLY_BAR = safety.CLASSIFIER_ONLY_BAR
 
 
 def _raise_crisis(conversation_id: str, language: str, source: FlagSource) -> str | None:

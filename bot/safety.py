@@ -38,6 +38,17 @@ class Concern(StrEnum):
     MEDICAL = "medical"
 
 
+# Outside the intake form, the classifier's ``urgent_help`` alone (no reviewed pattern in the
+# message) gets the whole crisis answer, flag and urgent referral only at this confidence or
+# more; under it, the gentle check (``answer_check``). Chosen on the DEV sets (never a blind
+# one) with ``scripts/safety_bar.py``; docs/safety.md, measurement log (2026-12-01, round 2).
+# At 0.5 the dev look-alikes the classifier took for a crisis (0.37-0.48 on this model, up to
+# 0.77 on the previous one) get the check instead, and of the 72 dev crisis messages the
+# classifier alone recognises, 71 are at 0.5 or more. Inside the form the rules of
+# actions/intake.py stay.
+# Used by actions/knowledge.py (answer or check) and bot/runtime/safety_evaluation.py.
+CLASSIFIER_ONLY_BAR = 0.5
+
 # Flag ids raised by this layer (labels and priorities: content/screening.yml).
 CRISIS = "crisis"
 URGENT_DATE = "urgent_date"
