@@ -638,6 +638,8 @@ class ConversationService:
             out = self._outbound(
                 conversation_id, message, reply.text, reply.to_payload(), language, Author.SYSTEM
             )
+            if step.bilingual:
+                out.language = None  # English and French in one reply: no single language
             if command == Command.OPT_OUT or always_send:
                 # Sent even though the contact opted out: the confirmation, HELP, erasure.
                 out.payload = {**(out.payload or {}), "always_send": True}

@@ -594,6 +594,10 @@ _DETENTION = _any(
     r"en dedans",
     r"menott\w*",
     r"centre de surveillance",
+    # other languages, core words (the assistant answers in English and French)
+    r"letartoztat\w*",  # Hungarian: arrest
+    r"orizetbe ?vesz\w*",  # Hungarian: take into custody
+    r"(?:me |nos )?(?:detengan|detener|arresten)",  # Spanish
 )
 # Fear, a question or the future: "will they arrest me", "j'ai peur qu'ils m'arretent".
 _WORRY = _any(
@@ -619,6 +623,8 @@ _WORRY = _any(
     r"est ce (?:qu|que)",
     r"si je (?:vais|me presente)",
     r"quand je (?:vais|me presente)",
+    r"felek|felunk|felsz|aggodom",  # Hungarian: I am afraid, worried
+    r"miedo|medo",  # Spanish, Portuguese: fear
 )
 # "I was arrested in 2019": a past fact (the criminality question), not a fear.
 _PAST = _any(r"(?:i was|i got|j ai ete|jai ete|ete) (?:arrested|detained|arrete|detenu)\w*")

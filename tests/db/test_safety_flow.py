@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot import crisis, referrals
 from bot.sms import to_gsm7
-from bot.store.models import Conversation, ConversationStatus, Referral
+from bot.store.models import Conversation, ConversationStatus, Message, Referral
 from bot.store.safety import ConversationFlag
 from tests.db.test_channel_sms import number, post_sms, sent_to, sms_settings
 from tests.db.test_channel_telegram import chat, post_update, texts_to, tg_settings
@@ -311,6 +311,13 @@ async def test_a_keyword_as_the_very_first_message_is_answered_in_its_language_o
     if expected == "both":
         assert replies == [t(key, "en") + "\n" + t(key, "fr")]
         assert cost(to_gsm7(replies[0])).segments <= 2
+
+        def check(s: Any) -> None:  # no single language: neither the reply's nor the person's
+            reply = s.scalars(select(Message).where(Message.direction == "out")).one()
+            assert reply.language is None
+            assert s.scalars(select(Conversation)).one().language is None
+
+        await run(client, check)
     else:
         assert replies == [t(key, expected)]  # type: ignore[arg-type]
 

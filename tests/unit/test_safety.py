@@ -381,3 +381,16 @@ def test_the_answer_to_are_you_safe(text: str, meaning: safety.AfterSafety | Non
 def test_an_ordinary_reply_before_is_no_safety_context() -> None:
     assert safety.after_safety_reply("no", "") is None
     assert safety.after_safety_reply("", "crisis") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fear"),
+    [
+        ("Félek, hogy letartóztatnak a CBSA irodában", True),  # Hungarian
+        ("tengo miedo de que me detengan en la oficina", True),  # Spanish
+        ("letartóztattak 2019-ben", False),  # a past arrest, no fear: not a flag
+        ("i was arrested in 2019 and felt bad about it", False),
+    ],
+)
+def test_detention_fear_in_other_languages(text: str, fear: bool) -> None:
+    assert safety.fears_detention(text) is fear
