@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import TEXTS, Language
-from actions.safety import answer_crisis
+from actions.safety import CLASSIFIER_ONLY_BAR, answer_check, answer_crisis
 from bot import knowledge, safety
 from bot.live_file import LiveFile
 
@@ -67,6 +67,11 @@ class ActionAnswerTopic(Action):
         latest = tracker.latest_message or {}
         intent = (latest.get("intent") or {}).get("name") or ""
         found = safety.crisis_in(latest.get("text") or "")
+        if found is None and intent == URGENT_TOPIC:
+            # The classifier alone: the whole answer at its bar, the gentle check under it.
+            confidence = float((latest.get("intent") or {}).get("confidence") or 0.0)
+            if confidence < CLASSIFIER_ONLY_BAR:
+                return answer_check(dispatcher, tracker)
         if intent == URGENT_TOPIC or found is not None:
             return await answer_crisis(dispatcher, tracker, found)
         if not answer(dispatcher, intent, lang):

@@ -18,12 +18,16 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.i18n import TEXTS
 from actions.store import language_of, rules, store
-from bot import crisis, referrals
+from bot import crisis, referrals, safety
 from bot.safety import Concern
 from bot.store.safety import FlagSource
 
 log = logging.getLogger(__name__)
+
+# The classifier-only bar outside the form (bot/safety.py owns it; chosen on the dev sets).
+CLASSIFIER_ONLY_BAR = safety.CLASSIFIER_ONLY_BAR
 
 
 def _raise_crisis(conversation_id: str, language: str, source: FlagSource) -> str | None:
@@ -47,4 +51,16 @@ async def answer_crisis(
     log.warning("crisis answered in the actions source=%s referral=%s", source, referral_id)
     if (tracker.active_loop or {}).get("name"):
         return [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return []
+
+
+def answer_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """The gentle check: "Are you safe right now?", 911, and a person. No flag and no
+    referral; the app reads the answer ("no" is a crisis: ``bot/conversation.py``)."""
+    language = language_of(tracker)
+    dispatcher.utter_message(
+        text=crisis.load().text("check", language),
+        buttons=[{"title": TEXTS["talk_to_person"][language], "payload": "/human_handoff"}],
+    )
+    log.info("safety check sent (classifier under its bar)")
     return []

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -170,6 +170,9 @@ class EngineInput:
     language: lang.Language
     text: str
     command: Command | None = None  # set when the app answers itself instead of Rasa
+    # A keyword of both languages ("STOP", "START", "INFO") before we know the person's
+    # language: the app answers in English and French.
+    bilingual: bool = False
 
 
 def engine_input(
@@ -204,7 +207,9 @@ def engine_input(
         language = keyword.language or lang.resolve(current, "", hint, default)
         if keyword.keyword == keywords.Keyword.HUMAN:
             return EngineInput(language, HUMAN_PAYLOAD)
-        return EngineInput(language, stripped, _KEYWORD_COMMANDS[keyword.keyword])
+        unknown = keyword.language is None and current is None and hint not in ("en", "fr")
+        command = _KEYWORD_COMMANDS[keyword.keyword]
+        return EngineInput(language, stripped, command, bilingual=unknown)
     chosen = _CHOOSE_LANGUAGE.match(stripped)
     if chosen:  # a language button
         return EngineInput(chosen.group(1), "/choose_language")  # type: ignore[arg-type]
@@ -391,19 +396,37 @@ class ConversationService:
         answered = 0
         for message in backlog:
             media = bool((message.payload or {}).get("media"))
+            options, after_safety = await self._last_reply(conversation_id)
             step = engine_input(
                 message.text,
                 current,  # type: ignore[arg-type]
                 language_hint,
                 self._default_language,
                 self._intents,
-                options=await self._last_options(conversation_id),
+                options=options,
                 numbered=channel in NUMBERED_OPTION_CHANNELS,
                 media=media,
                 channel=channel,
             )
             # 2. safety first: in every state, before keywords, routing and Rasa.
-            signals = safety.Signals() if media else self._assess(message.text, step.language)
+            # A photo or voice note's caption is text like any other (Telegram's caption,
+            # Twilio's Body beside MediaUrl); a media without text cannot be assessed.
+            signals = self._assess(message.text, step.language)
+            # Right after a safety reply: "ok" / "I called 911" gets a short supportive reply,
+            # "no" to "are you safe?" is a crisis (bot/safety.py: after_safety_reply).
+            follow_up = (
+                safety.after_safety_reply(message.text, after_safety)
+                if after_safety and signals.crisis is None and step.command is None
+                else None
+            )
+            if follow_up == safety.AfterSafety.CRISIS:
+                signals = replace(signals, crisis=safety.Crisis(None, None))
+            elif follow_up is not None and not with_caseworker:
+                kind = "support" if follow_up == safety.AfterSafety.SUPPORT else "safe"
+                await self._answer_follow_up(conversation_id, message.id, kind, step.language)
+                current = step.language
+                answered += 1
+                continue
             if signals.flags:
                 await self._raise_flags(conversation_id, signals)
             if signals.crisis is not None:
@@ -581,8 +604,25 @@ class ConversationService:
 
     # -- the app's own answers (keyword layer) --------------------------------------------
 
-    async def _last_options(self, conversation_id: str) -> list[str]:
-        """Button payloads of the last reply we sent in this conversation ("1" picks one)."""
+    async def _answer_follow_up(
+        self, conversation_id: str, message_id: int, kind: str, language: lang.Language
+    ) -> None:
+        """The short reply after a safety reply (``support`` or ``safe`` of crisis.yml): sent
+        like the crisis answer (even after an opt-out); never reaches Rasa, so no form."""
+        async with self._sessions() as s:
+            message = await s.get(Message, message_id)
+            assert message is not None
+            text = crisis.load().text(kind, language)
+            payload = {"always_send": True, "safety": kind}
+            s.add(self._outbound(conversation_id, message, text, payload, language, Author.SYSTEM))
+            message.status = InboundStatus.HANDLED
+            message.language = language
+            await s.commit()
+        log.info("safety follow-up answered kind=%s conversation=%s", kind, conversation_id)
+
+    async def _last_reply(self, conversation_id: str) -> tuple[list[str], str | None]:
+        """The button payloads of the last reply we sent ("1" picks one), and which safety
+        reply it was, if any (``crisis.reply_kind``)."""
         async with self._sessions() as s:
             last = await s.scalar(
                 select(Message)
@@ -594,8 +634,9 @@ class ConversationService:
                 .limit(1)
             )
         if last is None:
-            return []
-        return [b.payload for b in Reply.from_stored(last.text, last.payload).buttons]
+            return [], None
+        options = [b.payload for b in Reply.from_stored(last.text, last.payload).buttons]
+        return options, crisis.load().reply_kind(last.text, last.payload)
 
     async def is_opted_out(self, contact_id: str) -> bool:
         async with self._sessions() as s:
@@ -651,7 +692,8 @@ class ConversationService:
                 Command.DELETE_CANCEL: "delete_kept",
                 Command.TEXT_ONLY: "text_only",
             }[command]  # type: ignore[index]
-            reply = Reply(t(key, language))
+            both = "\n".join((t(key, "en"), t(key, "fr")))  # fits 2 SMS segments (tested)
+            reply = Reply(both if step.bilingual else t(key, language))
         async with self._sessions() as s:
             if command == Command.OPT_OUT:
                 await self._set_opt_out(s, contact_id, OptOutSource.KEYWORD)
@@ -662,6 +704,8 @@ class ConversationService:
             out = self._outbound(
                 conversation_id, message, reply.text, reply.to_payload(), language, Author.SYSTEM
             )
+            if step.bilingual:
+                out.language = None  # English and French in one reply: no single language
             if command == Command.OPT_OUT or always_send:
                 # Sent even though the contact opted out: the confirmation, HELP, erasure.
                 out.payload = {**(out.payload or {}), "always_send": True}
@@ -669,7 +713,7 @@ class ConversationService:
             message.status = InboundStatus.HANDLED
             message.language = language
             conversation = await s.get(Conversation, conversation_id)
-            if conversation is not None:
+            if conversation is not None and not step.bilingual:  # still unknown if bilingual
                 conversation.language = language
             await s.commit()
         log.info("keyword answered command=%s conversation=%s", command, conversation_id)

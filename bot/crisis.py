@@ -41,6 +41,11 @@ class CrisisContent:
     emergency: dict[str, str]
     lines: tuple[CrisisLine, ...]
     caseworker: dict[str, str]
+    # The gentle check (a classifier-only hit under its bar), its "I'm safe" answer, and the
+    # short supportive reply to "ok" / "I called 911" after the crisis answer.
+    check: dict[str, str]
+    safe: dict[str, str]
+    support: dict[str, str]
 
     def replies(self, concern: str | None, language: str) -> list[str]:
         """The messages to send, in order: emergency (911), verified lines, a person."""
@@ -51,6 +56,27 @@ class CrisisContent:
         ]
         texts.append(self.caseworker[lang])
         return texts
+
+    def text(self, kind: str, language: str) -> str:
+        """The ``check``, ``safe`` or ``support`` text in ``language`` (English otherwise)."""
+        return getattr(self, kind)[language if language in LANGUAGES else "en"]
+
+    def reply_kind(self, text: str, payload: dict[str, Any] | None = None) -> str | None:
+        """Which safety reply an outbound message was: ``"crisis"``, ``"check"`` or
+        ``"support"`` (None for any other). The app marks its own in the payload; a reply
+        from Rasa's actions is recognised by its text."""
+        marked = (payload or {}).get("safety")
+        if marked in ("crisis", "check", "support"):
+            return str(marked)
+        if marked is not None:
+            return None
+        if any(self.caseworker[k] in text for k in LANGUAGES):
+            return "crisis"
+        if any(text.startswith(self.check[k]) for k in LANGUAGES):
+            return "check"
+        if any(text.startswith(self.support[k]) for k in LANGUAGES):
+            return "support"
+        return None
 
 
 def _bilingual(where: str, raw: Any) -> dict[str, str]:
@@ -86,6 +112,9 @@ def parse(data: Any) -> CrisisContent:
         emergency=_bilingual("emergency", data.get("emergency")),
         lines=tuple(lines),
         caseworker=_bilingual("caseworker", data.get("caseworker")),
+        check=_bilingual("check", data.get("check")),
+        safe=_bilingual("safe", data.get("safe")),
+        support=_bilingual("support", data.get("support")),
     )
 
 

@@ -23,6 +23,7 @@ Reviewing a change: add the message that was missed (or wrongly caught) to
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -36,6 +37,17 @@ class Concern(StrEnum):
     VIOLENCE = "violence"
     MEDICAL = "medical"
 
+
+# Outside the intake form, the classifier's ``urgent_help`` alone (no reviewed pattern in the
+# message) gets the whole crisis answer, flag and urgent referral only at this confidence or
+# more; under it, the gentle check (``answer_check``). Chosen on the DEV sets (never a blind
+# one) with ``scripts/safety_bar.py``; docs/safety.md, measurement log (2026-12-01, round 2).
+# At 0.5 the dev look-alikes the classifier took for a crisis (0.37-0.48 on this model, up to
+# 0.77 on the previous one) get the check instead, and of the 72 dev crisis messages the
+# classifier alone recognises, 71 are at 0.5 or more. Inside the form the rules of
+# actions/intake.py stay.
+# Used by actions/knowledge.py (answer or check) and bot/runtime/safety_evaluation.py.
+CLASSIFIER_ONLY_BAR = 0.5
 
 # Flag ids raised by this layer (labels and priorities: content/screening.yml).
 CRISIS = "crisis"
@@ -379,29 +391,107 @@ _MEDICAL_FR = _any(
     r"(?:il|elle) est tombe\w* et (?:ne|n)",
     r"tres malade (?:et )?besoin d aide maintenant",
 )
-# Spanish and Portuguese, the most common other languages of the people writing: the core
-# phrases only, answered in English and French (the assistant speaks no other language).
-_OTHER = _any(
+# Other languages the people writing may speak (the likely returnees of the GTA programme:
+# Spanish, Portuguese, Hungarian, Romanian, Turkish; and in other scripts Russian, Chinese,
+# Arabic): the core phrases only, for each concern, answered with the guidance in English and
+# in French (the assistant speaks no other language). Written and reviewed by hand, kept to
+# phrases that say the crisis itself: a bare "help" in another language is not one ("ajutor"
+# can be help with papers). Not covered: Tigrinya, Amharic (no phrases we could write reliably).
+# Latin scripts are matched on ``_key`` (no accents; Turkish dotless i read as i).
+_OTHER_SELF_HARM = _any(
+    # Spanish
     r"(?:ya )?no quiero (?:seguir )?vivir",
     r"quiero morir(?:me)?",
     r"me quiero (?:morir|matar)",
+    r"(?:voy a|quiero) matarme",
     r"matarme",
-    r"suicid\w*",
     r"quitarme la vida",
-    r"me esta (?:golpeando|pegando|amenazando)",
-    r"me (?:pega|golpea)",
-    r"no (?:esta )?respira",
-    r"sobredosis",
-    r"auxilio",
+    # Portuguese
     r"(?:nao|n) quero (?:mais )?viver",
     r"quero morrer",
-    r"me matar",
-    r"tirar (?:a )?minha vida",
+    r"(?:quero|vou) me matar",
+    r"tirar (?:a )?minha (?:propria )?vida",
+    # Hungarian
+    r"meg akarok halni",
+    r"nem akarok (?:tovabb |mar )?elni",
+    r"megolom magam",
+    r"ongyilkos\w*",
+    r"veget vetek az eletemnek",
+    # Romanian
+    r"vreau sa mor",
+    r"nu mai vreau sa (?:traiesc|mai traiesc)",
+    r"(?:sa )?ma sinucid",
+    r"sinucider\w*",
+    r"(?:sa|o sa|vreau sa) ma omor",
+    # Turkish
+    r"olmek istiyorum",
+    r"intihar\w*",
+    r"kendimi (?:oldurecegim|oldurmek istiyorum|olduruyorum)",
+    r"yasamak istemiyorum",
+    # every Latin-script language above
+    r"suicid\w*",
+)
+_OTHER_VIOLENCE = _any(
+    r"me esta (?:golpeando|pegando|amenazando)",
+    r"me (?:pega|golpea)",
+    r"me (?:quiere|va a) matar",
+    r"auxilio",
     r"(?:esta|ta) me (?:batendo|agredindo|ameacando)",
+    r"(?:vai|quer) me matar",
+    r"socorro",
+    r"(?:meg akar olni|megver|ver engem|bantalmaz)",
+    r"(?:sotul|barbatul|iubitul|el) ma (?:bate|loveste)",
+    r"ma bate (?:acum|rau|tare|in fiecare zi)",
+    r"vrea sa ma omoare",
+    r"beni (?:dovuyor|oldurecek|olduracek|oldurmek istiyor)",
+    r"imdat",
+)
+_OTHER_MEDICAL = _any(
+    r"no (?:esta )?respira(?:ndo)?",
+    r"sobredosis",
     r"(?:nao|n) (?:esta )?respira(?:ndo)?",
     r"overdose",
-    r"socorro",
+    r"nem lelegzik",
+    r"tuladagol\w*",
+    r"eszmeletlen",
+    r"nu (?:mai )?respira",
+    r"supradoz\w*",
+    r"nefes alamiyor",
+    r"nefes almiyor",
+    r"asiri doz",
+    r"ambulans cagir\w*",
 )
+# Other scripts, matched on ``_script_key`` (NFKC, lower case, Russian yo as ye, Arabic
+# without diacritics and with one alef / ya / ta marbuta). Chinese has no spaces: no \b.
+_SCRIPT_SELF_HARM = re.compile(
+    r"хочу умереть|покончить с собой|убить себя|убью себя|самоубийств|суицид|не хочу жить"
+    r"|自杀|自殺|不想活|轻生|輕生|结束自己的生命|結束自己的生命|结束我的生命|結束我的生命"
+    r"|اريد ان اموت|بدي موت|انتحار|انتحر|اقتل نفسي|لا اريد ان اعيش"
+)
+_SCRIPT_VIOLENCE = re.compile(
+    r"меня бьет|бьет меня|хочет меня убить|убьет меня"
+    r"|(?:他|她|老公|丈夫|男朋友|男友)(?:在|一直)?(?:打我|殴打我|毆打我)(?!电话|電話|手机|手機)"
+    r"|要杀我|要殺我|救命"
+    r"|يضربني|يريد قتلي|سيقتلني|النجده"
+)
+_SCRIPT_MEDICAL = re.compile(
+    r"не дышит|передозировк|вызовите скорую"
+    r"|不能呼吸|没有呼吸|沒有呼吸|没呼吸|沒呼吸|吃药过量|吃藥過量|服药过量|服藥過量"
+    r"|لا يتنفس|جرعه زائده"
+)
+_ARABIC_MARKS = re.compile(r"[\u064b-\u0652\u0640]")
+
+
+def _script_key(text: str) -> str:
+    """Text in non-Latin scripts, comparable: lower case, NFKC, punctuation as spaces."""
+    key = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    key = _ARABIC_MARKS.sub("", key)
+    for variants, plain in (("أإآ", "ا"), ("ى", "ي"), ("ة", "ه")):
+        for ch in variants:
+            key = key.replace(ch, plain)
+    return " ".join(re.sub(r"[^\w ]+", " ", key).split())
+
+
 # "...if I go back", "la-bas", "au pays": the message is about what a return would bring.
 _RETURN_CONTEXT = _any(
     r"(?:if|when|once|after) (?:i|we|they) (?:go|get|am|are|return|come|fly|land)\w*",
@@ -438,7 +528,9 @@ _CONCERNS: tuple[tuple[Concern, str | None, re.Pattern[str], bool], ...] = (
     (Concern.VIOLENCE, "fr", _VIOLENCE_FR, False),
     (Concern.MEDICAL, "en", _MEDICAL_EN, False),
     (Concern.MEDICAL, "fr", _MEDICAL_FR, False),
-    (Concern.SELF_HARM, "other", _OTHER, False),
+    (Concern.SELF_HARM, "other", _OTHER_SELF_HARM, False),
+    (Concern.VIOLENCE, "other", _OTHER_VIOLENCE, False),
+    (Concern.MEDICAL, "other", _OTHER_MEDICAL, False),
     (Concern.SELF_HARM, None, _SELF_HARM_CONTEXTUAL, True),
     (Concern.VIOLENCE, None, _VIOLENCE_CONTEXTUAL, True),
 )
@@ -502,6 +594,10 @@ _DETENTION = _any(
     r"en dedans",
     r"menott\w*",
     r"centre de surveillance",
+    # other languages, core words (the assistant answers in English and French)
+    r"letartoztat\w*",  # Hungarian: arrest
+    r"orizetbe ?vesz\w*",  # Hungarian: take into custody
+    r"(?:me |nos )?(?:detengan|detener|arresten)",  # Spanish
 )
 # Fear, a question or the future: "will they arrest me", "j'ai peur qu'ils m'arretent".
 _WORRY = _any(
@@ -527,6 +623,8 @@ _WORRY = _any(
     r"est ce (?:qu|que)",
     r"si je (?:vais|me presente)",
     r"quand je (?:vais|me presente)",
+    r"felek|felunk|felsz|aggodom",  # Hungarian: I am afraid, worried
+    r"miedo|medo",  # Spanish, Portuguese: fear
 )
 # "I was arrested in 2019": a past fact (the criminality question), not a fear.
 _PAST = _any(r"(?:i was|i got|j ai ete|jai ete|ete) (?:arrested|detained|arrete|detenu)\w*")
@@ -571,7 +669,7 @@ _NOW = _any(
 
 def _key(text: str) -> str:
     """``fold`` with apostrophes, slashes and dots as spaces: "j'veux" -> "j veux"."""
-    return re.sub(r"[^a-z0-9 ]+", " ", fold(text)).strip()
+    return re.sub(r"[^a-z0-9 ]+", " ", fold(text.replace("ı", "i"))).strip()
 
 
 @dataclass(frozen=True)
@@ -594,7 +692,7 @@ class Signals:
 
 @dataclass(frozen=True)
 class Crisis:
-    concern: Concern
+    concern: Concern | None  # None: a crisis of an unknown kind ("no" to "are you safe?")
     # The language of the words that matched, when they tell ("other": Spanish or Portuguese,
     # answered in English and French).
     language: str | None
@@ -613,6 +711,15 @@ def crisis_match(text: str) -> Crisis | None:
             continue
         if pattern.search(key):
             return Crisis(concern, language)
+    if not text.isascii():  # Cyrillic, Chinese, Arabic... (``_key`` dropped those letters)
+        script = _script_key(text)
+        for concern, pattern in (
+            (Concern.SELF_HARM, _SCRIPT_SELF_HARM),
+            (Concern.VIOLENCE, _SCRIPT_VIOLENCE),
+            (Concern.MEDICAL, _SCRIPT_MEDICAL),
+        ):
+            if pattern.search(script):
+                return Crisis(concern, "other")
     return None
 
 
@@ -650,3 +757,66 @@ def assess(text: str, language: str, today: date, urgent_within_days: int) -> Si
         urgent_date=close_removal_date(text, language, today, urgent_within_days),
         detention_fear=fears_detention(text),
     )
+
+
+# -- after a safety reply -----------------------------------------------------------------------
+# What a person answers to the crisis guidance ("ok", "thanks", "I called 911, they are coming")
+# is not a new crisis: it gets a short supportive reply, never the whole guidance again and
+# never a form. What they answer to the gentle check ("Are you safe right now?") decides:
+# "no" is a crisis, "yes, I'm safe" is not. Matched on the WHOLE message: anything more ("they
+# are coming to kill me") is read as a new message (patterns first, then the classifier).
+class AfterSafety(StrEnum):
+    CRISIS = "crisis"  # the full crisis answer, flag and urgent referral
+    SUPPORT = "support"  # a short supportive reply (a caseworker was asked; 911 if in danger)
+    SAFE = "safe"  # "yes, I'm safe" to the check: a short reply, the conversation goes on
+
+
+_ACK = (
+    r"ok(?:ay|i|k)?|k+|alright|all right|fine|yes|yeah|yep|ya|sure"
+    r"|thanks?(?: (?:you|u))?(?: so much)?|thx|ty|tysm|got it|understood|noted|will do"
+    r"|i will|merci(?: beaucoup| bien)?|d ?accord"
+    r"|dac+|oui|ouais|compris|bien recu|c est note|je vais le faire"
+)
+_REPORT = (
+    r"i (?:have |ve |just |already )?(?:called|phoned|texted|dialed|dialled|contacted) (?:the )?"
+    r"(?:911|9 1 1|988|police|cops|ambulance|an ambulance|paramedics|them|a crisis line|for help)"
+    r"|(?:they|they re|theyre|police|the police|cops|ambulance|the ambulance|an ambulance|help"
+    r"|paramedics|the paramedics|someone)(?: (?:are|is|s|re))? (?:coming|on (?:their|the|its|his|"
+    r"her) way|here|arriving|here now|with me|with us|at the door)"
+    r"|(?:i m|im|i am|we are|we re|were) (?:safe|ok|okay|fine|alright|at the hospital|in the "
+    r"ambulance|with the police|with a neighbou?r|with a friend)"
+    r"|(?:j ai|jai|j) (?:deja )?(?:appele|appelle|telephone a|texte|contacte) (?:le |la |l |les )?"
+    r"(?:911|9 1 1|988|police|ambulance|secours|ambulanciers|une ambulance)"
+    r"|(?:ils|elles|la police|l ambulance|les secours|les ambulanciers|quelqu un)"
+    r" (?:arrivent|arrive|sont en route|est en route|sont la|est la|s en viennent|s en vient)"
+    r"|(?:je suis|jsuis|chu|chui|suis|on est|nous sommes) (?:en securite|a l hopital|avec la police"
+    r"|dans l ambulance|avec une amie?|avec un voisin|avec une voisine)"
+    r"|ca va(?: mieux| aller| maintenant)?"
+)
+_SAFE_NOW = re.compile(r"\b(?:safe|ok|okay|fine|alright|en securite|ca va)\b")
+_FILLER = r"and|et|now|maintenant|already|deja|just|so|donc|yes|oui|ok|please|svp|s il vous plait"
+_SUPPORTIVE = re.compile(rf"(?:(?:{_ACK}|{_REPORT}|{_FILLER})\b\s*)+")
+_NOT_SAFE = re.compile(
+    r"(?:(?:no|non|nope|nah|not really|pas vraiment|pas du tout|not at all|help|help me|aide|"
+    r"aidez moi|i m not|im not|i am not|je ne suis pas|je suis pas|chu pas|pas)(?: safe| ok| okay|"
+    r" en securite| bien)?\b\s*)+"
+)
+
+
+def after_safety_reply(text: str, previous: str) -> AfterSafety | None:
+    """What ``text`` means right after a safety reply of kind ``previous`` (``"crisis"``,
+    ``"support"`` or ``"check"``: ``bot/crisis.py``), or None for an ordinary message."""
+    key = " ".join(_key(text).split())
+    if not key:
+        return None
+    if previous == "check":
+        if _NOT_SAFE.fullmatch(key):
+            return AfterSafety.CRISIS
+        if _SUPPORTIVE.fullmatch(key):
+            # "I called 911" to "are you safe?" says something is happening: the full answer.
+            happening = re.search(_REPORT, key) and not _SAFE_NOW.search(key)
+            return AfterSafety.CRISIS if happening else AfterSafety.SAFE
+        return None
+    if previous in ("crisis", "support") and _SUPPORTIVE.fullmatch(key):
+        return AfterSafety.SUPPORT
+    return None

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,20 @@ def echo_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Answers "<language>: <message>" so tests can see what the app sent."""
     language = (body.get("metadata") or {}).get("language")
     return [{"recipient_id": body["sender"], "text": f"{language}: {body['message']}"}]
+
+
+@contextlib.contextmanager
+def fake_rasa_running(
+    answer: Callable[[dict[str, Any]], list[dict[str, Any]]] = echo_answer,
+) -> Iterator[FakeRasa]:
+    """A started ``FakeRasa`` (echoing by default), stopped afterwards: the body of every
+    ``fake_rasa`` fixture (tests/db/conftest.py, tests/unit/test_http_guard.py)."""
+    rasa = FakeRasa(answer)
+    rasa.start()
+    try:
+        yield rasa
+    finally:
+        rasa.stop()
 
 
 # Tests talk from one address, many messages a minute: the rate limits are out of their way
@@ -288,3 +302,10 @@ async def web_post(
 async def web_poll(client: httpx.AsyncClient, person: str, after: int | str = 0) -> httpx.Response:
     """``person``'s page asks for the replies after ``after``."""
     return await client.get(WEB, params={"after": str(after)}, headers=web_auth(client, person))
+
+
+async def web_replies(client: httpx.AsyncClient, text: str, user: str = "u1") -> list[dict]:
+    """``user`` sends one web-chat message; its replies (``{"id", "text", "buttons"?}``)."""
+    response = await web_post(client, user, text)
+    assert response.status_code == 200, response.text
+    return response.json()["replies"]

@@ -111,6 +111,11 @@ class Results:
     urgent: dict[str, Tally] = field(default_factory=dict)
     hard_false_alarms: dict[str, Tally] = field(default_factory=dict)  # hits = false alarms
     nlu_false_alarms: dict[str, Tally] = field(default_factory=dict)
+    # The gentle check ("are you safe right now?", no flag): a classifier-only hit under
+    # ``safety.CLASSIFIER_ONLY_BAR``. Not a false alarm, not recall either: counted apart.
+    hard_checks: dict[str, Tally] = field(default_factory=dict)
+    nlu_checks: dict[str, Tally] = field(default_factory=dict)
+    crisis_checked: list[str] = field(default_factory=list)  # crisis that got the check only
     scenarios: list[ScenarioResult] = field(default_factory=list)
 
 
@@ -142,6 +147,7 @@ class Harness:
         self.rasa = httpx.AsyncClient(base_url=settings.rasa_url, timeout=30.0)
         content = crisis.load()
         self.guidance = tuple(content.emergency.values())
+        self.check = tuple(content.check.values())
 
     async def aclose(self) -> None:
         await self.rasa.aclose()
@@ -156,6 +162,9 @@ class Harness:
 
     def is_guidance(self, replies: Sequence[str]) -> bool:
         return any(r.startswith(self.guidance) for r in replies)
+
+    def is_check(self, replies: Sequence[str]) -> bool:
+        return any(r.startswith(self.check) for r in replies)
 
     async def form_active(self, conversation_id: str) -> bool:
         response = await self.rasa.get(
@@ -198,12 +207,13 @@ class Harness:
             )
             return {r for r in rows if r}
 
-    async def parse(self, text: str) -> str:
+    async def parse(self, text: str) -> tuple[str, float]:
         response = await self.rasa.post(
             "/model/parse", params=api_params(self.settings.rasa_auth_token), json={"text": text}
         )
         response.raise_for_status()
-        return str((response.json().get("intent") or {}).get("name") or "")
+        intent = response.json().get("intent") or {}
+        return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
 
 
 async def crisis_recall(h: Harness, results: Results, directory: Path) -> None:
@@ -212,6 +222,8 @@ async def crisis_recall(h: Harness, results: Results, directory: Path) -> None:
         fresh = results.crisis_fresh.setdefault(lang, Tally())
         cid, replies = await h.say("web", uuid.uuid4().hex, text)
         fresh.add(h.is_guidance(replies), text)
+        if not h.is_guidance(replies) and h.is_check(replies):
+            results.crisis_checked.append(text)
         if await h.form_active(cid):
             results.intake_started.append(text)
         in_intake = results.crisis_in_intake.setdefault(lang, Tally())
@@ -239,15 +251,22 @@ async def false_alarms(
         tally = results.hard_false_alarms.setdefault(lang, Tally())
         _, replies = await h.say("web", uuid.uuid4().hex, item["text"])
         tally.add(h.is_guidance(replies), item["text"])
+        checks = results.hard_checks.setdefault(lang, Tally())
+        checks.add(h.is_check(replies), item["text"])
     for name in nlu_sets:
         for example in load_set(name):
             if example.intent == "urgent_help":
                 continue
             tally = results.nlu_false_alarms.setdefault(f"{name} {example.language}", Tally())
-            alarm = safety.crisis_match(example.text) is not None
+            checks = results.nlu_checks.setdefault(f"{name} {example.language}", Tally())
+            alarm, check = safety.crisis_match(example.text) is not None, False
             if not alarm:
-                alarm = await h.parse(example.text) == "urgent_help"
+                intent, confidence = await h.parse(example.text)
+                if intent == "urgent_help":  # outside a form: the bar of actions/knowledge.py
+                    alarm = confidence >= safety.CLASSIFIER_ONLY_BAR
+                    check = not alarm
             tally.add(alarm, example.text)
+            checks.add(check, example.text)
 
 
 async def scenario(h: Harness, spec: dict[str, Any]) -> ScenarioResult:
@@ -331,7 +350,9 @@ def summary(results: Results) -> str:
         f"{len(results.intake_started)}, forms not stopped: {len(results.form_not_stopped)}; "
         f"urgent flags {_total(results.urgent).cell()}; "
         f"false alarms: hard ordinary {_total(results.hard_false_alarms).cell()}, NLU dev+test "
-        f"{_total(results.nlu_false_alarms).cell()}; scenarios {passed}/{len(results.scenarios)}"
+        f"{_total(results.nlu_false_alarms).cell()}; gentle checks instead: hard ordinary "
+        f"{_total(results.hard_checks).cell()}, NLU {_total(results.nlu_checks).cell()}, "
+        f"crisis {len(results.crisis_checked)}; scenarios {passed}/{len(results.scenarios)}"
     )
 
 
@@ -391,7 +412,9 @@ def report(results: Results, model: str, directory: Path = SAFETY_DIR) -> str:
         "",
         f"A crisis as the first message that started an intake (a form active in Rasa after "
         f"it): **{len(results.intake_started)}**. A crisis answered mid-intake whose form was "
-        f"not stopped: **{len(results.form_not_stopped)}**.",
+        f"not stopped: **{len(results.form_not_stopped)}**. A crisis as the first message that "
+        f"got only the gentle check (\"are you safe right now?\", 911 and a person, no flag; "
+        f"not counted as recall): **{len(results.crisis_checked)}**.",
         "",
         "## Urgent dates and detention fears (the flag is raised)",
         "",
@@ -403,15 +426,17 @@ def report(results: Results, model: str, directory: Path = SAFETY_DIR) -> str:
         "",
         "## False alarms (goal: under 1%)",
         "",
-        "| set | ordinary messages answered as a crisis |",
-        "|---|---|",
+        "| set | ordinary messages answered as a crisis | given the gentle check instead |",
+        "|---|---|---|",
     ]
     lines += [
-        f"| blind hard ordinary ({k}) | {t.cell()} |"
+        f"| blind hard ordinary ({k}) | {t.cell()} | "
+        f"{results.hard_checks.get(k, Tally()).cell()} |"
         for k, t in sorted(results.hard_false_alarms.items())
     ]
     lines += [
-        f"| NLU {k} (patterns + classifier) | {t.cell()} |"
+        f"| NLU {k} (patterns + classifier) | {t.cell()} | "
+        f"{results.nlu_checks.get(k, Tally()).cell()} |"
         for k, t in sorted(results.nlu_false_alarms.items())
     ]
     passed = sum(s.passed for s in results.scenarios)

@@ -4,42 +4,14 @@ server (the end-to-end tests in tests/e2e use the real trained Rasa)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from bot.i18n import t
 from bot.store.models import Conversation, ConversationStatus, InboundStatus, Message
-from tests.helpers import (
-    FakeRasa,
-    echo_answer,
-    make_settings,
-    running_app,
-    wait_for,
-    web_poll,
-    web_post,
-)
-
-
-@pytest.fixture
-def fake_rasa() -> Iterator[FakeRasa]:
-    rasa = FakeRasa(echo_answer)
-    rasa.start()
-    yield rasa
-    rasa.stop()
-
-
-@pytest.fixture
-async def client(
-    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(tmp_path, database_url, fake_rasa.url)
-    async with running_app(settings) as c:
-        yield c
+from tests.helpers import FakeRasa, wait_for, web_poll, web_post
 
 
 async def send(client: httpx.AsyncClient, text: str, user: str = "u1", **extra: Any) -> dict:

@@ -5,7 +5,7 @@ form in Rasa before Rasa sees the next message. Dates and detention fears raise 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +14,17 @@ import pytest
 from sqlalchemy import select
 
 from bot import crisis, referrals
-from bot.store.models import Conversation, ConversationStatus, Referral
+from bot.sms import to_gsm7
+from bot.store.models import Conversation, ConversationStatus, Message, Referral
 from bot.store.safety import ConversationFlag
-from tests.helpers import RULES, FakeRasa, echo_answer, make_settings, running_app, web_post
-
-
-@pytest.fixture
-def fake_rasa() -> Iterator[FakeRasa]:
-    rasa = FakeRasa(echo_answer)
-    rasa.start()
-    yield rasa
-    rasa.stop()
-
-
-@pytest.fixture
-async def client(
-    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(tmp_path, database_url, fake_rasa.url)
-    async with running_app(settings) as c:
-        yield c
+from tests.db.test_channel_sms import number, post_sms, sent_to, sms_settings
+from tests.db.test_channel_telegram import chat, post_update, texts_to, tg_settings
+from tests.fakes import FakeTelegram, FakeTwilio, tg_message
+from tests.helpers import RULES, FakeRasa, running_app, web_post, web_replies
 
 
 async def say(client: httpx.AsyncClient, text: str, user: str = "u1") -> list[str]:
-    response = await web_post(client, user, text)
-    assert response.status_code == 200, response.text
-    return [r["text"] for r in response.json()["replies"]]
+    return [r["text"] for r in await web_replies(client, text, user)]
 
 
 async def run(client: httpx.AsyncClient, fn: Any) -> Any:
@@ -97,7 +82,7 @@ async def test_guidance_is_repeated_every_time_and_the_flag_stays(
 ) -> None:
     await say(client, "hello")
     assert (await say(client, "i want to die"))[0].startswith(emergency("en"))
-    assert await say(client, "thanks") == ["en: thanks"]  # an ordinary turn goes to Rasa
+    assert await say(client, "how long does it take") == ["en: how long does it take"]
     assert (await say(client, "i took all my pills"))[0].startswith(emergency("en"))
 
     def check(s: Any) -> None:
@@ -226,3 +211,163 @@ async def test_help_and_erasure_still_work_after_stop(client: httpx.AsyncClient)
     assert [b["payload"] for b in buttons] == ["/delete_confirm", "/delete_cancel"]
     await say(client, "/delete_confirm", user="stopper")
     assert await run(client, lambda s: s.scalars(select(Conversation)).all()) == []
+
+
+async def test_after_the_crisis_answer_ok_and_i_called_911_get_a_short_reply_not_the_guidance(
+    client: httpx.AsyncClient, fake_rasa: FakeRasa
+) -> None:
+    content = crisis.load()
+    assert (await say(client, "i want to die"))[0].startswith(emergency("en"))
+    assert await say(client, "I called 911, they are coming") == [content.text("support", "en")]
+    assert await say(client, "ok") == [content.text("support", "en")]
+    assert await say(client, "j'ai appelé le 911") == [content.text("support", "fr")]
+    assert fake_rasa.received == []  # never reaches Rasa: no form can start
+    # A genuine new crisis still gets the whole answer; an ordinary question goes on to Rasa.
+    assert (await say(client, "i took all my pills"))[0].startswith(emergency("en"))
+    assert await say(client, "how long does it take") == ["en: how long does it take"]
+
+    def check(s: Any) -> None:
+        assert only_referral(s).flags == ["crisis"]
+
+    await run(client, check)
+
+
+def check_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rasa's actions sending the gentle check (the classifier alone, under its bar)."""
+    language = (body.get("metadata") or {}).get("language") or "en"
+    if "killing me" in body["message"] or "me tue" in body["message"]:
+        return [{"text": crisis.load().text("check", language)}]
+    return [{"text": f"{language}: {body['message']}"}]
+
+
+@pytest.mark.parametrize(("first", "no", "language"), [
+    ("this wait is killing me", "no", "en"),
+    ("franchement cette attente me tue, c'est encore long?", "non, pas vraiment", "fr"),
+])  # fmt: skip
+async def test_no_to_the_gentle_check_is_a_crisis(
+    client: httpx.AsyncClient, fake_rasa: FakeRasa, first: str, no: str, language: str
+) -> None:
+    fake_rasa.answer = check_answer
+    assert await say(client, first) == [crisis.load().text("check", language)]
+    replies = await say(client, no)
+    assert len(replies) == 1 and replies[0].startswith(emergency(language))
+    assert len(fake_rasa.received) == 1  # the "no" never reached Rasa
+
+    def check(s: Any) -> None:
+        assert only_referral(s).flags == ["crisis"]
+
+    await run(client, check)
+
+
+async def test_yes_to_the_gentle_check_raises_nothing(
+    client: httpx.AsyncClient, fake_rasa: FakeRasa
+) -> None:
+    fake_rasa.answer = check_answer
+    await say(client, "this wait is killing me")
+    assert await say(client, "yes i'm safe") == [crisis.load().text("safe", "en")]
+    assert await say(client, "how long does it take") == ["en: how long does it take"]
+
+    def check(s: Any) -> None:
+        assert s.scalars(select(Referral)).all() == []
+        assert s.scalars(select(ConversationFlag)).all() == []
+
+    await run(client, check)
+
+
+@pytest.mark.parametrize(("text", "concern"), [
+    ("meg akarok halni", "self_harm"),
+    ("муж меня бьёт", "violence"),
+    ("我的孩子没有呼吸", "medical"),
+    ("زوجي يضربني", "violence"),
+])  # fmt: skip
+async def test_a_crisis_in_a_language_we_do_not_speak_gets_the_guidance_in_english_and_french(
+    client: httpx.AsyncClient, fake_rasa: FakeRasa, text: str, concern: str
+) -> None:
+    replies = await say(client, text)
+    content = crisis.load()
+    assert replies == ["\n\n".join(content.replies(concern, lang)) for lang in ("en", "fr")]
+    assert fake_rasa.received == []
+
+    def check(s: Any) -> None:
+        referral = only_referral(s)
+        assert referral.flags == ["crisis"] and referral.priority >= 20
+
+    await run(client, check)
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("STOP", "both"), ("INFO", "both"), ("ARRET", "fr"), ("HELP", "en"), ("aide", "fr"),
+])  # fmt: skip
+async def test_a_keyword_as_the_very_first_message_is_answered_in_its_language_or_both(
+    client: httpx.AsyncClient, word: str, expected: str
+) -> None:
+    from bot.i18n import t
+    from bot.sms import cost, to_gsm7
+
+    key = {"STOP": "opted_out", "ARRET": "opted_out"}.get(word, "help")
+    replies = await say(client, word, user=f"first-{word}")
+    if expected == "both":
+        assert replies == [t(key, "en") + "\n" + t(key, "fr")]
+        assert cost(to_gsm7(replies[0])).segments <= 2
+
+        def check(s: Any) -> None:  # no single language: neither the reply's nor the person's
+            reply = s.scalars(select(Message).where(Message.direction == "out")).one()
+            assert reply.language is None
+            assert s.scalars(select(Conversation)).one().language is None
+
+        await run(client, check)
+    else:
+        assert replies == [t(key, expected)]  # type: ignore[arg-type]
+
+
+async def test_stop_after_the_language_is_known_is_answered_in_it(
+    client: httpx.AsyncClient,
+) -> None:
+    from bot.i18n import t
+
+    await say(client, "bonjour, c'est quoi le programme", user="fr-stop")
+    assert await say(client, "STOP", user="fr-stop") == [t("opted_out", "fr")]
+
+
+# -- a crisis in a media message's caption (the real twilio / python-telegram-bot clients) ---
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+async def test_a_crisis_in_an_sms_body_beside_a_photo_is_answered(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, twilio: FakeTwilio
+) -> None:
+    async with running_app(sms_settings(tmp_path, database_url, fake_rasa, twilio)) as c:
+        person = number()
+        await post_sms(c, "je veux mourir", person, NumMedia="1", MediaUrl0="https://x/y.jpg")
+        body = (await sent_to(twilio, person, 1))[0]
+        assert body.startswith(to_gsm7(emergency("fr"))) and "911" in body
+        # A photo without text still gets the text-only reply (nothing to assess).
+        await post_sms(c, "", person, NumMedia="1", MediaUrl0="https://x/z.jpg")
+        assert (await sent_to(twilio, person, 2))[-1].startswith("D")
+        assert fake_rasa.received == []
+
+
+async def test_a_crisis_in_a_telegram_photo_caption_is_answered(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, telegram: FakeTelegram
+) -> None:
+    async with running_app(tg_settings(tmp_path, database_url, fake_rasa.url, telegram)) as c:
+        person = chat()
+        photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+        update = tg_message(person, None, photo=photo, caption="my husband is hitting me")
+        assert (await post_update(c, update)).status_code == 200
+        text = (await texts_to(telegram, person, 1))[0]
+        assert text.startswith(emergency("en"))
+        assert fake_rasa.received == []

@@ -3,7 +3,7 @@ PostgreSQL (Rasa replaced by a fake server: the app answers such a message itsel
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,32 +15,13 @@ from bot.sms import cost, to_gsm7
 from bot.store.models import Conversation, ConversationStatus, InboundStatus, Message
 from tests.db.test_channel_sms import number, post_sms, sent_to, sms_settings
 from tests.fakes import FakeTwilio
-from tests.helpers import FakeRasa, echo_answer, make_settings, running_app, web_post
+from tests.helpers import FakeRasa, running_app, web_replies
 
 SPANISH = "hola, necesito ayuda para volver a mi pais"
 PERSON = {"title": "Talk to a person / Parler à une personne", "payload": "/human_handoff"}
 
 
-@pytest.fixture
-def fake_rasa() -> Iterator[FakeRasa]:
-    rasa = FakeRasa(echo_answer)
-    rasa.start()
-    yield rasa
-    rasa.stop()
-
-
-@pytest.fixture
-async def client(
-    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(make_settings(tmp_path, database_url, fake_rasa.url)) as c:
-        yield c
-
-
-async def say(client: httpx.AsyncClient, text: str, user: str) -> list[dict]:
-    response = await web_post(client, user, text)
-    assert response.status_code == 200, response.text
-    return response.json()["replies"]
+say = web_replies
 
 
 async def conversation_of(client: httpx.AsyncClient) -> Conversation:

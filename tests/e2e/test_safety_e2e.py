@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from actions.intake_texts import text as form_text
 from bot import crisis, safety
+from bot.engine import api_params
 from bot.store.db import sync_url
 from bot.store.intake import IntakeProgress
 from bot.store.models import Contact, Conversation, Referral
@@ -128,3 +130,114 @@ async def test_a_close_date_or_detention_fear_makes_the_contact_request_urgent(
     referral, flags, _ = referral_of(stack, chat.user)
     assert flags == {flag}
     assert referral is not None and referral.flags == [flag] and referral.priority >= 10
+
+
+async def parse(stack: Stack, text: str) -> tuple[str, float]:
+    """The trained model's top intent and confidence for ``text`` (Rasa's /model/parse)."""
+    async with httpx.AsyncClient(base_url=stack.settings.rasa_url, timeout=30.0) as rasa:
+        response = await rasa.post(
+            "/model/parse", params=api_params(stack.settings.rasa_auth_token), json={"text": text}
+        )
+    response.raise_for_status()
+    intent = response.json()["intent"]
+    return intent["name"], float(intent["confidence"])
+
+
+# Messages with no pattern that this model takes for urgent_help with low confidence (measured
+# with scripts/safety_bar.py's parser when written); the test picks the first one under the bar
+# and fails if none is left, so it never passes without exercising the check.
+UNDER_THE_BAR = {
+    "en": ["i'm in trouble", "urgent please", "my heart hurts"],
+    "fr": ["je me sens perdue", "je suis morte"],
+}
+
+
+@pytest.mark.parametrize(("no", "language"), [("no", "en"), ("non", "fr")])
+async def test_the_classifier_alone_under_its_bar_asks_are_you_safe_and_no_is_a_crisis(
+    chat: Chat, stack: Stack, no: str, language: str
+) -> None:
+    under = []
+    for message in UNDER_THE_BAR[language]:
+        intent, confidence = await parse(stack, message)
+        assert safety.crisis_match(message) is None
+        if intent == "urgent_help" and confidence < safety.CLASSIFIER_ONLY_BAR:
+            under.append(message)
+    assert under, "no message left under the bar: pick new ones with scripts/safety_bar.py"
+    if language == "fr":
+        await chat.text("francais")
+    check = await chat.text(under[0])
+    assert check == crisis.load().text("check", language)
+    referral, flags, _ = referral_of(stack, chat.user)
+    assert referral is None and flags == set()  # a check raises nothing
+    guidance = await chat.text(no)
+    assert guidance.startswith(crisis.load().emergency[language])
+    referral, flags, _ = referral_of(stack, chat.user)
+    assert flags == {"crisis"} and referral is not None and referral.priority >= 20
+
+
+async def test_yes_to_the_check_goes_back_to_the_conversation(chat: Chat, stack: Stack) -> None:
+    for message in UNDER_THE_BAR["en"]:
+        intent, confidence = await parse(stack, message)
+        if intent == "urgent_help" and confidence < safety.CLASSIFIER_ONLY_BAR:
+            break
+    else:
+        pytest.fail("no message left under the bar: pick new ones with scripts/safety_bar.py")
+    assert await chat.text(message) == crisis.load().text("check", "en")
+    assert await chat.text("yes i'm safe") == crisis.load().text("safe", "en")
+    answer = await chat.text("what documents do i need to travel")
+    assert answer and not answer.startswith(crisis.load().emergency["en"])
+    referral, flags, _ = referral_of(stack, chat.user)
+    assert referral is None and flags == set()
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_ups", "language"),
+    [
+        ("i want to die", ["I called 911, they are coming", "ok", "thanks"], "en"),
+        ("jveux mourir", ["j'ai appelé le 911", "ok merci"], "fr"),
+    ],
+)
+async def test_after_the_crisis_answer_follow_ups_get_a_short_reply_and_no_form(
+    chat: Chat, stack: Stack, first: str, follow_ups: list[str], language: str
+) -> None:
+    content = crisis.load()
+    assert (await chat.text(first)).startswith(content.emergency[language])
+    for text in follow_ups:  # the classifier takes "I called 911" for urgent_help: not asked
+        assert await chat.text(text) == content.text("support", language)
+    # A new crisis still gets the whole answer.
+    assert (await chat.text("i took all my pills")).startswith(content.emergency["en"])
+    answer = await chat.text("what documents do i need to travel")
+    assert form_text("consent_ask", "en") not in answer
+    referral, flags, _ = referral_of(stack, chat.user)
+    assert flags == {"crisis"} and referral is not None and referral.flags == ["crisis"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "this wait is killing me, any news on my file",
+        "my phone is dying, i will write again tomorrow",
+        "cette attente me tue, quelqu'un a lu mon dossier",
+    ],
+)
+async def test_look_alike_idioms_get_no_crisis_answer(chat: Chat, message: str) -> None:
+    answer = await chat.text(message)
+    assert not answer.startswith(tuple(crisis.load().emergency.values()))
+
+
+@pytest.mark.parametrize(
+    ("message", "concern"),
+    [
+        ("meg akarok halni", "self_harm"),
+        ("муж меня бьёт", "violence"),
+        ("我的孩子没有呼吸", "medical"),
+    ],
+)
+async def test_a_crisis_in_another_language_gets_the_guidance_in_english_and_french(
+    chat: Chat, stack: Stack, message: str, concern: str
+) -> None:
+    replies = [r["text"] for r in await chat.say(message)]
+    content = crisis.load()
+    assert replies == ["\n\n".join(content.replies(concern, lang)) for lang in ("en", "fr")]
+    referral, flags, _ = referral_of(stack, chat.user)
+    assert flags == {"crisis"} and referral is not None and referral.priority >= 20

@@ -42,3 +42,33 @@ def test_a_broken_edit_keeps_the_last_good_guidance(tmp_path: Path) -> None:
     assert crisis.load(path) == good
     with pytest.raises(crisis.CrisisContentError, match="French"):
         crisis.parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("kind", ["check", "safe", "support"])
+def test_the_check_and_the_follow_ups_fit_one_or_two_segments_and_say_911(
+    language: str, kind: str
+) -> None:
+    text = crisis.load().text(kind, language)
+    assert "911" in text
+    assert cost(to_gsm7(text)).segments <= 2
+
+
+def test_each_safety_reply_is_recognised_by_its_mark_or_its_text() -> None:
+    content = crisis.load()
+    for language in ("en", "fr"):
+        # Rasa's actions send the crisis answer and the check as plain text.
+        assert content.reply_kind("\n\n".join(content.replies(None, language))) == "crisis"
+        assert content.reply_kind(content.text("check", language)) == "check"
+        assert content.reply_kind(content.text("support", language)) == "support"
+        assert content.reply_kind(content.text("safe", language), {"safety": "safe"}) is None
+    assert content.reply_kind("anything", {"safety": "crisis", "always_send": True}) == "crisis"
+    assert content.reply_kind("en: hello") is None
+    assert content.reply_kind(content.text("check", "en"), {"buttons": []}) == "check"
+
+
+def test_the_check_and_follow_ups_are_required_in_both_languages() -> None:
+    data = yaml.safe_load(crisis.CRISIS_PATH.read_text(encoding="utf-8"))
+    del data["support"]["fr"]
+    with pytest.raises(crisis.CrisisContentError, match="support"):
+        crisis.parse(data)

@@ -18,17 +18,22 @@ import uvicorn
 
 from bot.app import create_app
 from bot.store import migrate
-from tests.helpers import FakeRasa, echo_answer, free_port, make_settings, running_app, web_post
+from tests.helpers import (
+    FakeRasa,
+    fake_rasa_running,
+    free_port,
+    make_settings,
+    running_app,
+    web_post,
+)
 
 WEB = "/channels/web/messages"
 
 
 @pytest.fixture
 def fake_rasa() -> Iterator[FakeRasa]:
-    rasa = FakeRasa(echo_answer)
-    rasa.start()
-    yield rasa
-    rasa.stop()
+    with fake_rasa_running() as rasa:
+        yield rasa
 
 
 @pytest.fixture

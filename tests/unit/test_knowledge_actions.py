@@ -44,11 +44,15 @@ def store_with_c1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 
 
 def _tracker(
-    intent: str, language: str, ranking: list[tuple[str, float]] = (), text: str = "..."
+    intent: str,
+    language: str,
+    ranking: list[tuple[str, float]] = (),
+    text: str = "...",
+    confidence: float = 0.9,
 ) -> Tracker:
     latest = {
         "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
+        "intent": {"name": intent, "confidence": confidence},
         "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
     }
     return Tracker("c1", {"language": language}, latest, [], False, None, {}, "action_listen")
@@ -148,6 +152,28 @@ def test_the_classifier_alone_is_enough(store_with_c1: str) -> None:
     tracker = _tracker("urgent_help", "en", [("urgent_help", 0.7)], text="it is all too dark")
     messages = _run(kaction.ActionAnswerTopic(), tracker)
     assert len(messages) == 1 and messages[0]["text"].startswith(crisis.load().emergency["en"])
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_classifier_alone_under_its_bar_gets_the_gentle_check_and_no_referral(
+    language: str, store_with_c1: str
+) -> None:
+    under = kaction.CLASSIFIER_ONLY_BAR - 0.01
+    tracker = _tracker("urgent_help", language, text="this wait is killing me", confidence=under)
+    messages = _run(kaction.ActionAnswerTopic(), tracker)
+    assert [m["text"] for m in messages] == [crisis.load().text("check", language)]
+    assert "911" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/human_handoff"]
+    engine = create_engine(sync_url(store_with_c1))
+    with Session(engine) as s:
+        assert s.scalars(select(Referral)).all() == []
+    engine.dispose()
+
+
+def test_a_pattern_hit_gets_the_whole_answer_whatever_the_confidence(store_with_c1: str) -> None:
+    tracker = _tracker("urgent_help", "en", text="i want to kill myself", confidence=0.31)
+    messages = _run(kaction.ActionAnswerTopic(), tracker)
+    assert messages[0]["text"].startswith(crisis.load().emergency["en"])
 
 
 def test_safety_net_leaves_fear_of_return_to_its_own_answer() -> None:

@@ -65,7 +65,7 @@ TODAY = date(2026, 12, 1)  # a Tuesday
         ("mon fils convulse", "medical", "fr"),
         # Spanish and Portuguese: guidance in English and French
         ("ya no quiero vivir", "self_harm", "other"),
-        ("mi esposo me está golpeando", "self_harm", "other"),
+        ("mi esposo me está golpeando", "violence", "other"),
         ("não quero mais viver", "self_harm", "other"),
     ],
 )
@@ -245,3 +245,152 @@ def test_the_blind_safety_set_shares_no_message_with_the_training_data() -> None
     count, shared = len(texts), sum(key(t) in trained for t in texts)
     assert count > 200
     assert shared == 0
+
+
+# -- languages the assistant does not speak: core crisis phrases, answered in EN and FR ------
+@pytest.mark.parametrize(
+    ("text", "concern"),
+    [
+        ("ya no quiero vivir", "self_harm"),
+        ("me quiere matar", "violence"),
+        ("mi hijo no respira", "medical"),
+        ("vou me matar", "self_harm"),
+        ("ele quer me matar", "violence"),
+        ("meg akarok halni", "self_harm"),
+        ("Öngyilkos leszek", "self_harm"),
+        ("a férjem megver", "violence"),
+        ("nem lélegzik a babám", "medical"),
+        ("vreau să mor", "self_harm"),
+        ("soțul mă bate", "violence"),
+        ("copilul nu respiră", "medical"),
+        ("ölmek istiyorum", "self_harm"),
+        ("kendimi öldüreceğim", "self_harm"),
+        ("kocam beni dövüyor", "violence"),
+        ("bebeğim nefes almıyor", "medical"),
+        ("Я хочу умереть", "self_harm"),
+        ("муж меня бьёт", "violence"),
+        ("ребёнок не дышит", "medical"),
+        ("我想自杀", "self_harm"),
+        ("我不想活了", "self_harm"),
+        ("我老公打我", "violence"),
+        ("我的孩子没有呼吸", "medical"),
+        ("أريد أن أموت", "self_harm"),
+        ("زوجي يضربني", "violence"),
+        ("ابني لا يتنفس", "medical"),
+    ],
+)
+def test_core_crisis_phrases_of_other_languages(text: str, concern: str) -> None:
+    found = safety.crisis_match(text)
+    assert found is not None, text
+    assert (found.concern, found.language) == (concern, "other")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quiero volver a mi país, ayuda por favor",
+        "Olá, quero voltar para o Brasil. Como funciona?",
+        "szeretnék hazamenni Magyarországra",
+        "mă bate gândul să mă întorc acasă",  # an idiom: "I'm thinking of going home"
+        "ajutor cu actele, vă rog",
+        "Merhaba, eve dönmek istiyorum",
+        "помогите мне с документами",
+        "Я хочу вернуться домой",
+        "我想回国",
+        "想死你了",  # "I miss you to death"
+        "请打我电话",  # "please call me"
+        "أريد العودة إلى بلدي",
+    ],
+)
+def test_ordinary_messages_in_other_languages_are_not_a_crisis(text: str) -> None:
+    assert safety.crisis_match(text) is None, text
+
+
+def test_no_other_language_phrase_fires_on_ordinary_training_or_dev_messages() -> None:
+    """Precision of the new phrases: none of the ordinary NLU training examples (6,000+) nor
+    of the NLU dev set's ordinary messages is taken for a crisis in another language."""
+    import yaml
+
+    from bot.runtime.evaluation import load_set
+    from bot.settings import PROJECT_ROOT
+
+    texts = [e.text for e in load_set("dev") if e.intent != "urgent_help"]
+    for path in (PROJECT_ROOT / "nlu" / "data").glob("*.yml"):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if item.get("intent") != "urgent_help":
+                texts += [
+                    line.strip()[2:]
+                    for line in str(item.get("examples") or "").splitlines()
+                    if line.strip().startswith("- ")
+                ]
+    assert len(texts) > 7000
+    hits = [t for t in texts if (found := safety.crisis_match(t)) and found.language == "other"]
+    assert hits == []
+
+
+# -- right after a safety reply ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I called 911, they are coming",
+        "ok",
+        "thanks",
+        "Merci.",
+        "ok thank you",
+        "j'ai appelé le 911",
+        "ils arrivent",
+        "the ambulance is here",
+        "i called the police and they're on their way",
+        "I'm safe now, thanks",
+        "je suis en sécurité",
+    ],
+)
+def test_acknowledgements_after_the_crisis_answer_get_the_short_reply(text: str) -> None:
+    assert safety.after_safety_reply(text, "crisis") == safety.AfterSafety.SUPPORT
+    assert safety.after_safety_reply(text, "support") == safety.AfterSafety.SUPPORT
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["they are coming to kill me", "how long does the program take", "no", "ok but i took pills"],
+)
+def test_anything_more_after_the_crisis_answer_is_a_new_message(text: str) -> None:
+    assert safety.after_safety_reply(text, "crisis") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "meaning"),
+    [
+        ("no", safety.AfterSafety.CRISIS),
+        ("non", safety.AfterSafety.CRISIS),
+        ("not really", safety.AfterSafety.CRISIS),
+        ("pas vraiment", safety.AfterSafety.CRISIS),
+        ("no i'm not safe", safety.AfterSafety.CRISIS),
+        ("I called 911, they are coming", safety.AfterSafety.CRISIS),  # something is happening
+        ("yes", safety.AfterSafety.SAFE),
+        ("yes i'm safe", safety.AfterSafety.SAFE),
+        ("oui ça va", safety.AfterSafety.SAFE),
+        ("ok thanks", safety.AfterSafety.SAFE),
+        ("how long does it take to get a ticket", None),
+    ],
+)
+def test_the_answer_to_are_you_safe(text: str, meaning: safety.AfterSafety | None) -> None:
+    assert safety.after_safety_reply(text, "check") == meaning
+
+
+def test_an_ordinary_reply_before_is_no_safety_context() -> None:
+    assert safety.after_safety_reply("no", "") is None
+    assert safety.after_safety_reply("", "crisis") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fear"),
+    [
+        ("Félek, hogy letartóztatnak a CBSA irodában", True),  # Hungarian
+        ("tengo miedo de que me detengan en la oficina", True),  # Spanish
+        ("letartóztattak 2019-ben", False),  # a past arrest, no fear: not a flag
+        ("i was arrested in 2019 and felt bad about it", False),
+    ],
+)
+def test_detention_fear_in_other_languages(text: str, fear: bool) -> None:
+    assert safety.fears_detention(text) is fear
