@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import logging_setup, tracker_store
+from bot import crypto, logging_setup, tracker_store
 from bot.caseworker import routes as caseworker
 from bot.channels import preview, sms, telegram, web
 from bot.channels.setup import open_channels
@@ -58,6 +58,7 @@ class Runtime:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The database, the engine client and the conversation service (the app and the shell)."""
+    crypto.ensure_installed(settings)  # the keys of the data at rest (bot/crypto.py)
     db = create_engine(settings.database_url)
     engine = RasaEngine(
         settings.rasa_url, settings.rasa_timeout_seconds, auth_token=settings.rasa_auth_token

@@ -299,7 +299,7 @@ class ConversationService:
     @staticmethod
     async def _open_conversation(s: AsyncSession, channel: str, address: str) -> Conversation:
         contact = await s.scalar(
-            select(Contact).where(Contact.channel == channel, Contact.address == address)
+            select(Contact).where(Contact.matches(channel, address))
         )
         if contact is None:
             contact = Contact(channel=channel, address=address)
@@ -628,7 +628,7 @@ class ConversationService:
         """``opt_out`` for a channel address (nothing to do for someone we never talked to)."""
         async with self._sessions() as s:
             contact_id = await s.scalar(
-                select(Contact.id).where(Contact.channel == channel, Contact.address == address)
+                select(Contact.id).where(Contact.matches(channel, address))
             )
         if contact_id is not None:
             await self.opt_out(contact_id, source)
@@ -767,8 +767,7 @@ class ConversationService:
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .join(Contact, Contact.id == Conversation.contact_id)
                 .where(
-                    Contact.channel == channel,
-                    Contact.address == address,
+                    Contact.matches(channel, address),
                     Message.direction == Direction.OUT,
                     Message.id > after_id,
                 )

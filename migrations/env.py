@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from bot import crypto
 from bot.settings import Settings
 from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
 from bot.store.models import Base
@@ -31,6 +32,8 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = database_url()
+    # Migrations encrypt and decrypt personal columns (0006): the keys the app will use.
+    crypto.ensure_installed(Settings.from_env())
     ensure_sqlite_dir(url)
     engine = create_engine(sync_url(url))
     install_sqlite_pragmas(engine)

@@ -122,7 +122,7 @@ def conversation_of(database_url: str, channel: str, address: str) -> str:
             found = s.scalar(
                 select(Conversation.id)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.channel == channel, Contact.address == address)
+                .where(Contact.matches(channel, address))
             )
             assert found, "the person writes first"
             return found

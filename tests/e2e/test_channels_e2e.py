@@ -138,7 +138,7 @@ async def referral_for(client: httpx.AsyncClient, channel: str, address: str) ->
         return await s.scalar(
             select(Referral)
             .join(Contact, Contact.id == Referral.contact_id)
-            .where(Contact.channel == channel, Contact.address == address)
+            .where(Contact.matches(channel, address))
         )
 
 
@@ -210,7 +210,7 @@ async def test_telegram_conversation_in_french_then_delete_my_data(
     sessions = app.app.state.conversations._sessions  # type: ignore[attr-defined]
     async with sessions() as s:
         contact = await s.scalar(
-            select(Contact).where(Contact.channel == "telegram", Contact.address == str(tg.chat))
+            select(Contact).where(Contact.matches("telegram", str(tg.chat)))
         )
         assert contact is not None
         conversation_id = await s.scalar(

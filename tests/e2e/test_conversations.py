@@ -92,7 +92,7 @@ async def test_talk_to_a_person_runs_the_custom_action(chat: Chat, stack: Stack)
         conversation = await s.scalar(
             select(Conversation)
             .join(Contact)
-            .where(Contact.channel == "web", Contact.address == chat.user)
+            .where(Contact.matches("web", chat.user))
         )
         assert conversation is not None
         assert conversation.status == ConversationStatus.HANDOFF_REQUESTED

@@ -112,7 +112,7 @@ def conversation_of(db: Session, chat: Chat) -> Conversation:
     conversation = db.scalar(
         select(Conversation)
         .join(Contact)
-        .where(Contact.channel == "web", Contact.address == chat.user)
+        .where(Contact.matches("web", chat.user))
         .order_by(Conversation.created_at.desc())
     )
     assert conversation is not None
