@@ -24,7 +24,6 @@ from bot.runtime import rasa_env
 from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings
 from bot.store.db import ensure_sqlite_dir
 
-
 # Rasa's SQL tracker store, with every event's data encrypted under the app's data keys.
 TRACKER_STORE_TYPE = "bot.rasa_plugins.encrypted_tracker_store.EncryptedSQLTrackerStore"
 
