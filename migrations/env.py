@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 from bot import crypto
 from bot.settings import Settings
 from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_url
+from bot.store.keys import check_keys
 from bot.store.models import Base
 
 config = context.config
@@ -44,6 +45,7 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        check_keys(connection, crypto.current())
     engine.dispose()
 
 

@@ -4,13 +4,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect
+from typing import Any
+
+from sqlalchemy import create_engine, inspect, text
 
 from bot import crypto
 from bot.store.db import install_sqlite_pragmas, sync_url
 from bot.store.models import Base
 
 TRACKER_EVENTS = ("events", "data")  # Rasa's SQL tracker store (bot/rasa_plugins/)
+
+
+def check_keys(conn: Any, keyring: crypto.Keyring) -> None:
+    """Refuse to start with keys that do not decrypt the stored data (a lost or replaced key
+    file would otherwise show up later as unreadable rows): ``SettingsError``."""
+    from bot.settings import SettingsError
+
+    inspector = inspect(conn)
+    if not inspector.has_table("contacts"):
+        return
+    if "address_hash" not in {c["name"] for c in inspector.get_columns("contacts")}:
+        return  # before migration 0006: nothing is encrypted yet
+    value = conn.execute(
+        text("SELECT address FROM contacts WHERE address IS NOT NULL LIMIT 1")
+    ).scalar()
+    if value is not None and not crypto.is_token(keyring, value):
+        raise SettingsError(
+            [
+                f"the data keys ({keyring.source}, primary {keyring.primary_id}) do not decrypt "
+                "the stored data: restore the key file or INTAKE_DATA_KEYS that was used with "
+                "this database (was the key file lost, or the database copied from elsewhere?)"
+            ]
+        )
 
 
 def encrypted_columns() -> list[tuple[str, str]]:

@@ -237,3 +237,20 @@ def test_keys_rotate_reencrypts_everything_and_old_keys_still_decrypt(
         assert len(crypto.read_key_file(key_file).data_keys) == 3
         engine.dispose()
         tracker.dispose()
+
+
+def test_keys_that_do_not_decrypt_the_database_stop_the_start(database_url: str) -> None:
+    from bot.settings import SettingsError
+
+    migrate.upgrade(database_url)
+    engine = engine_for(database_url)
+    with Session(engine) as s:
+        _fill(s)
+    engine.dispose()
+    # E.g. the key file was lost and re-created.
+    with (
+        crypto.using(crypto.Keyring.generate()),
+        pytest.raises(SettingsError, match="do not decrypt the stored data"),
+    ):
+        migrate.upgrade(database_url)
+    migrate.upgrade(database_url)  # the right keys: fine

@@ -209,9 +209,7 @@ async def test_telegram_conversation_in_french_then_delete_my_data(
     assert ask["text"].startswith("Effacer tous vos messages")
     sessions = app.app.state.conversations._sessions  # type: ignore[attr-defined]
     async with sessions() as s:
-        contact = await s.scalar(
-            select(Contact).where(Contact.matches("telegram", str(tg.chat)))
-        )
+        contact = await s.scalar(select(Contact).where(Contact.matches("telegram", str(tg.chat))))
         assert contact is not None
         conversation_id = await s.scalar(
             select(Conversation.id).where(Conversation.contact_id == contact.id)
