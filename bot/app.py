@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import logging_setup, retention
+from bot import crypto, logging_setup, retention
 from bot.caseworker import routes as caseworker
 from bot.channels import preview, sms, telegram, web, whatsapp
 from bot.channels.setup import open_channels
@@ -64,6 +64,7 @@ class Runtime:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The database, the engine client and the conversation service (the app and the shell)."""
+    crypto.ensure_installed(settings)  # the keys of the data at rest (bot/crypto.py)
     db = create_engine(settings.database_url)
     engine = RasaEngine(
         settings.rasa_url, settings.rasa_timeout_seconds, auth_token=settings.rasa_auth_token

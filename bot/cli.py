@@ -15,6 +15,7 @@ intake user       caseworker accounts: create, unlock, deactivate, activate
 intake token      integration API tokens: create, revoke
 intake erase      erase a person's data (a request by phone or in person), with a receipt reference
 intake purge      apply the retention policy now (--dry-run: counts only)
+intake keys       data keys: init, new, rotate (re-encrypts the stored data under a new key)
 """
 
 from __future__ import annotations
@@ -599,7 +600,7 @@ async def _erase(args: argparse.Namespace) -> int:
                 query = select(Referral.contact_id).where(Referral.id == args.referral)
             else:
                 query = select(Contact.id).where(
-                    Contact.channel == args.channel, Contact.address == args.address.strip()
+                    Contact.matches(args.channel, args.address.strip())
                 )
             contact_id = await s.scalar(query)
         if contact_id is None:
@@ -665,6 +666,85 @@ def _add_privacy_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
     purge = sub.add_parser("purge", help="apply the retention policy now")
     purge.add_argument("--dry-run", action="store_true", help="print counts, delete nothing")
     purge.set_defaults(func=cmd_purge)
+
+
+def cmd_keys_init(_args: argparse.Namespace) -> int:
+    from bot import crypto
+
+    settings = Settings.from_env()
+    if settings.data_keys:
+        raise ValueError("the keys come from INTAKE_DATA_KEYS: there is no key file to create")
+    if settings.data_key_file.exists():
+        keyring = crypto.read_key_file(settings.data_key_file)
+        _progress(f"[keys] {settings.data_key_file} exists (primary data key {keyring.primary_id})")
+        return 0
+    keyring = crypto.Keyring.generate(str(settings.data_key_file))
+    crypto.write_key_file(settings.data_key_file, keyring, replace=False)
+    _progress(f"[keys] created {settings.data_key_file} (mode 0600); back it up apart from the "
+              "database")  # fmt: skip
+    return 0
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from bot import crypto
+
+    print(crypto.new_lookup_key() if args.lookup else crypto.new_data_key())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from bot import crypto
+    from bot.store import keys, migrate
+
+    settings = Settings.from_env()
+    keyring = crypto.keyring_for(settings, create=False)
+    crypto.install(keyring)
+    migrate.upgrade(settings.database_url)
+    if keyring.source == "environment":
+        new = keyring
+        _progress(
+            f"[keys] the keys come from {crypto.ENV_DATA_KEYS}: re-encrypting under its first key "
+            f"({new.primary_id}). To rotate, put a new key (`intake keys new`) first in "
+            f"{crypto.ENV_DATA_KEYS}, keep the old ones after it, and run this again."
+        )
+    else:
+        new = keyring.with_new_primary()
+        # The file first: if re-encryption stops half-way, every row still has its key.
+        crypto.write_key_file(Path(keyring.source), new, replace=True)
+        _progress(
+            f"[keys] new primary data key {new.primary_id} in {keyring.source}; "
+            f"{len(new.data_keys) - 1} older key(s) kept for decryption"
+        )
+    crypto.install(new)
+    counts = keys.reencrypt(
+        settings.database_url, settings.rasa_tracker_db_url, new, batch=args.batch
+    )
+    for name, count in counts.items():
+        print(f"  {name}: {count} re-encrypted")
+    _progress(
+        f"[keys] {sum(counts.values())} values re-encrypted under {new.primary_id}; restart the "
+        "assistant (app, action server, Rasa) so that it writes with the new key"
+    )
+    return 0
+
+
+def _add_keys_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    keys = sub.add_parser("keys", help="the data keys: init, new, rotate").add_subparsers(
+        dest="keys_command", required=True
+    )
+    keys.add_parser(
+        "init", help="create the key file (INTAKE_DATA_KEY_FILE) if it does not exist"
+    ).set_defaults(func=cmd_keys_init)
+    new = keys.add_parser("new", help="print a new key (for INTAKE_DATA_KEYS)")
+    new.add_argument("--lookup", action="store_true", help="a lookup key (INTAKE_LOOKUP_KEY)")
+    new.set_defaults(func=cmd_keys_new)
+    rotate = keys.add_parser(
+        "rotate",
+        help="add a new primary data key to the key file and re-encrypt every stored value "
+        "under it (run it with the assistant stopped)",
+    )
+    rotate.add_argument("--batch", type=int, default=500, help="rows per query (default 500)")
+    rotate.set_defaults(func=cmd_keys_rotate)
 
 
 def _add_account_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -760,6 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_telegram_poll)
     _add_account_commands(sub)
     _add_privacy_commands(sub)
+    _add_keys_commands(sub)
     return parser
 
 

@@ -331,9 +331,7 @@ class ConversationService:
 
     @staticmethod
     async def _open_conversation(s: AsyncSession, channel: str, address: str) -> Conversation:
-        contact = await s.scalar(
-            select(Contact).where(Contact.channel == channel, Contact.address == address)
-        )
+        contact = await s.scalar(select(Contact).where(Contact.matches(channel, address)))
         if contact is None:
             contact = Contact(channel=channel, address=address)
             s.add(contact)
@@ -737,9 +735,7 @@ class ConversationService:
     async def opt_out_address(self, channel: str, address: str, source: OptOutSource) -> None:
         """``opt_out`` for a channel address (nothing to do for someone we never talked to)."""
         async with self._sessions() as s:
-            contact_id = await s.scalar(
-                select(Contact.id).where(Contact.channel == channel, Contact.address == address)
-            )
+            contact_id = await s.scalar(select(Contact.id).where(Contact.matches(channel, address)))
         if contact_id is not None:
             await self.opt_out(contact_id, source)
 
@@ -895,8 +891,7 @@ class ConversationService:
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .join(Contact, Contact.id == Conversation.contact_id)
                 .where(
-                    Contact.channel == channel,
-                    Contact.address == address,
+                    Contact.matches(channel, address),
                     Message.direction == Direction.OUT,
                     Message.id > after_id,
                 )

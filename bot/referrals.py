@@ -103,9 +103,7 @@ class ContactRequestQuota:
 
 
 def contact_request_quota(session: Session, channel: str, address: str) -> ContactRequestQuota:
-    contact = session.scalar(
-        select(Contact).where(Contact.channel == channel, Contact.address == address)
-    )
+    contact = session.scalar(select(Contact).where(Contact.matches(channel, address)))
     if contact is None:
         return ContactRequestQuota(True, None)
     if open_referral(session, contact.id) is not None:

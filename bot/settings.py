@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot import crypto
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # What Telegram accepts as a webhook secret token (setWebhook): 1-256 of these characters; we
@@ -228,6 +230,11 @@ class Settings:
     erasure_retry_base_seconds: float = 30.0
     erasure_poll_seconds: float = 30.0
 
+    # Encryption at rest (bot/crypto.py): keys from the environment, else the key file.
+    data_keys: tuple[str, ...] = ()  # INTAKE_DATA_KEYS, newest first
+    lookup_key: str = ""  # INTAKE_LOOKUP_KEY
+    data_key_file: Path = field(default_factory=lambda: PROJECT_ROOT / "var" / "keys" / "data.key")
+
     @property
     def sms_enabled(self) -> bool:
         # Twilio credentials turn SMS on, unless they are there only for WhatsApp (a WhatsApp
@@ -389,6 +396,7 @@ class Settings:
                 "(Telegram sends it with every update; generate one with "
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
+        out += _key_problems(self.data_keys, self.lookup_key)
         return out
 
     def _whatsapp_problems(self) -> list[str]:
@@ -542,11 +550,29 @@ class Settings:
             max_failed_logins=env.int("MAX_FAILED_LOGINS", 5),
             lockout_minutes=env.int("LOCKOUT_MINUTES", 15),
             display_timezone=env.str("DISPLAY_TIMEZONE", "America/Toronto"),
+            data_keys=crypto.parse_key_list(env.str(crypto.ENV_DATA_KEYS, "")),
+            lookup_key=env.str(crypto.ENV_LOOKUP_KEY, ""),
+            data_key_file=Path(
+                env.str(crypto.ENV_KEY_FILE, str(data_dir / crypto.DEFAULT_KEY_FILE))
+            ).resolve(),
         )
         problems = env.problems + settings.problems()
         if problems:
             raise SettingsError(problems)
         return settings
+
+
+def _key_problems(data_keys: tuple[str, ...], lookup_key: str) -> list[str]:
+    """Malformed or half-configured keys in the environment (a key file is checked when read)."""
+    if not (data_keys or lookup_key):
+        return []
+    try:
+        crypto.load_keyring(
+            data_keys, lookup_key, Path("/nonexistent"), default_key_file=Path("/"), create=False
+        )
+    except crypto.KeyConfigError as exc:
+        return exc.problems
+    return []
 
 
 def _rate_limit_problems(rules: dict[str, str]) -> list[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from bot import crypto
 from bot.settings import Settings
 from bot.store.db import ensure_sqlite_dir, install_sqlite_pragmas, sync_engine, sync_url
+from bot.store.keys import check_keys
 from bot.store.models import Base
 
 config = context.config
@@ -30,6 +32,8 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = database_url()
+    # Migrations encrypt and decrypt personal columns (0006): the keys the app will use.
+    crypto.ensure_installed(Settings.from_env())
     ensure_sqlite_dir(url)
     engine = sync_engine(url)  # errors never quote values (bot/store/db.py)
     install_sqlite_pragmas(engine)
@@ -40,6 +44,7 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        check_keys(connection, crypto.current())
     engine.dispose()
 
 

@@ -53,7 +53,7 @@ def make_referral(database_url: str, user: str, language: str = "en", **fields: 
             conversation_id = s.scalar(
                 select(Conversation.id)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.channel == "web", Contact.address == web_address_or_name(user))
+                .where(Contact.matches("web", web_address_or_name(user)))
             )
             assert conversation_id, "post a web chat message first"
             referral = referrals.request_contact(s, conversation_id, language, rules=RULES)

@@ -13,6 +13,12 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot import crypto
+
+# The data keys of every test in this process (bot/crypto.py): the app, the CLI and the column
+# types use the installed keyring; the action server and Rasa get it in their environment.
+crypto.install(crypto.Keyring.generate("tests"))
+
 # The PostgreSQL these machines run (trust auth). Each test run gets its own database.
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

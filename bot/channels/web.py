@@ -267,7 +267,7 @@ async def _known(request: Request, address: str) -> bool:
     """Whether a conversation with this address exists (the token was issued here)."""
     async with request.app.state.sessions() as s:
         found = await s.scalar(
-            select(Contact.id).where(Contact.channel == CHANNEL, Contact.address == address)
+            select(Contact.id).where(Contact.matches(CHANNEL, address))
         )
     return found is not None
 

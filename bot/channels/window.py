@@ -305,9 +305,7 @@ class WhatsAppWindow:
         now = self.clock()
         async with self._sessions() as s:
             contact_id = await s.scalar(
-                select(Contact.id).where(
-                    Contact.channel == self._channel, Contact.address == address
-                )
+                select(Contact.id).where(Contact.matches(self._channel, address))
             )
             if contact_id is None:  # a first message: the contact is created when it is stored
                 return 0

@@ -25,12 +25,16 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot import crypto
 from bot.engine import api_params
 from bot.logging_setup import FORMAT, private_dir, private_file
 from bot.runtime import rasa_env
 from bot.runtime.ports import connect_host
 from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, SERVICE_LOG_LEVELS, Settings
 from bot.store.db import ensure_sqlite_dir
+
+# Rasa's SQL tracker store, with every event's data encrypted under the app's data keys.
+TRACKER_STORE_TYPE = "bot.rasa_plugins.encrypted_tracker_store.EncryptedSQLTrackerStore"
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +45,10 @@ def tracker_store_config(url: str) -> dict:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         ensure_sqlite_dir(url)
-        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": parsed.database}
     if backend in ("postgresql", "postgres"):
         config = {
-            "type": "SQL",
+            "type": TRACKER_STORE_TYPE,
             "dialect": "postgresql",
             "url": parsed.host or "127.0.0.1",
             "port": parsed.port or 5432,
@@ -194,6 +198,7 @@ class Services:
                 "DATABASE_URL": self.settings.database_url,
                 "INTAKE_DATA_DIR": str(self.settings.data_dir),
                 "PYTHONPATH": str(PROJECT_ROOT),
+                **crypto.ensure_installed(self.settings).environ(),  # data keys (bot/crypto.py)
             }
         )
         args = [
@@ -220,6 +225,8 @@ class Services:
         # The token reaches Rasa through the environment (readable by this user only), not the
         # command line, which every local user can read in the process list.
         env[RASA_TOKEN_ENV] = self.settings.rasa_auth_token
+        # The tracker store encrypts events with the app's keys (bot/rasa_plugins/).
+        env.update(crypto.ensure_installed(self.settings).environ())
         args = [
             str(rasa_env.venv_dir() / "bin" / "python"),
             "-c",

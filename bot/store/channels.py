@@ -4,7 +4,8 @@ An outbound ``Message`` on a push channel (SMS, Telegram) is rendered into one o
 ``Delivery`` rows (one per SMS or Telegram message actually sent). The outbox worker
 (``bot/channels/outbox.py``) claims due rows, sends them with the channel's real client and records
 the provider's id and status; failures are retried with backoff. Nothing here is personal data
-except ``Delivery.text`` (a copy of what we send), which is erased with its message.
+except ``Delivery.text`` and ``extra`` (a copy of what we send; encrypted), which are erased with
+their message.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.crypto import EncryptedJSON, EncryptedText
 from bot.store.models import Base, utcnow
 
 
@@ -79,9 +81,9 @@ class Delivery(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     part: Mapped[int] = mapped_column(default=0)
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
     # Channel-specific extras (the Telegram inline keyboard).
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     # Sent even to an opted-out contact: the single confirmation of their opt-out.
     always_send: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.QUEUED)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.crypto import EncryptedJSON
 from bot.store.models import Base, new_id, utcnow
 
 
@@ -32,7 +33,7 @@ class IntakeProgress(Base):
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default=IntakeStatus.IN_PROGRESS)
     # Normalised answers keyed by intake field ("citizenship": "HU"). Personal data.
-    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     # Consent: when, to which wording (its version), and the answer.
     consent_given: Mapped[bool | None] = mapped_column()
     consent_at: Mapped[datetime | None] = mapped_column()

@@ -1,6 +1,8 @@
 """Tables of the app. Migrations in ``migrations/versions`` must match these models.
 
-Personal data lives only here (and in Rasa's tracker store): never in logs.
+Personal data lives only here (and in Rasa's tracker store): never in logs, and never in clear in
+the database: every personal column is ``EncryptedText`` or ``EncryptedJSON`` (``bot/crypto.py``);
+a contact is found by the keyed hash of its address (``Contact.matches``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from bot.crypto import EncryptedJSON, EncryptedText, lookup_hash
 
 
 def utcnow() -> datetime:
@@ -68,16 +72,30 @@ class Contact(Base):
     """A person on one channel, identified by the channel's own address for them."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),)
+    __table_args__ = (
+        Index("uq_contacts_channel_address_hash", "channel", "address_hash", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     channel: Mapped[str] = mapped_column(String(16))
-    # Web: the opaque id the page sends; SMS: E.164 number; Telegram: chat id. Personal data.
-    address: Mapped[str] = mapped_column(String(128))
+    # Web: the opaque id the page sends; SMS: E.164 number; Telegram: chat id. Personal data:
+    # encrypted; found through ``address_hash`` (HMAC-SHA256 under the lookup key), set with it.
+    address: Mapped[str] = mapped_column(EncryptedText)
+    address_hash: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
+
+    @validates("address")
+    def _hash_address(self, _key: str, address: str) -> str:
+        self.address_hash = lookup_hash(address)
+        return address
+
+    @classmethod
+    def matches(cls, channel: str, address: str) -> Any:
+        """The WHERE clause finding the contact with this address on this channel."""
+        return (cls.channel == channel) & (cls.address_hash == lookup_hash(address))
 
 
 class Conversation(Base):
@@ -117,9 +135,9 @@ class Message(Base):
     author: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     channel_message_id: Mapped[str | None] = mapped_column(String(255))
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
     # Buttons and other structured parts of an outbound reply, channel-neutral.
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     language: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16))
     # For outbound replies: the inbound message they answer.
@@ -172,14 +190,15 @@ class Referral(Base):
     status: Mapped[str] = mapped_column(String(16), default=ReferralStatus.OPEN)
     language: Mapped[str | None] = mapped_column(String(2))
     channel: Mapped[str] = mapped_column(String(16))
-    intake: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    intake: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     screening_outcome: Mapped[str | None] = mapped_column(String(32))
-    screening_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Derived from the answers (a declared conviction...): personal, encrypted like them.
+    screening_reasons: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(default=0)  # higher is more urgent
     assigned_to: Mapped[str | None] = mapped_column(String(32))
     outcome: Mapped[str | None] = mapped_column(String(32))
-    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_note: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.crypto import EncryptedJSON, EncryptedText
 from bot.store.models import Base, new_id, utcnow
 
 
@@ -74,9 +75,10 @@ class ErasureJob(Base):
     # Needed to finish the remote parts; emptied as each is done.
     twilio_sids: Mapped[list[str]] = mapped_column(JSON, default=list)
     # [chat_id, message_id, sent_at (epoch seconds)]
-    telegram_messages: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    # Telegram chat ids identify a person: encrypted like every address (bot/crypto.py).
+    telegram_messages: Mapped[list[list[Any]]] = mapped_column(EncryptedJSON, default=list)
     receipt_channel: Mapped[str | None] = mapped_column(String(16))
-    receipt_address: Mapped[str | None] = mapped_column(String(128))
+    receipt_address: Mapped[str | None] = mapped_column(EncryptedText)
     receipt_language: Mapped[str | None] = mapped_column(String(2))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0009"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,9 +32,9 @@ def upgrade() -> None:
         sa.Column("referral_ids", sa.JSON(), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("twilio_sids", sa.JSON(), nullable=False),
-        sa.Column("telegram_messages", sa.JSON(), nullable=False),
+        sa.Column("telegram_messages", sa.Text(), nullable=False),  # encrypted (bot/crypto.py)
         sa.Column("receipt_channel", sa.String(length=16), nullable=True),
-        sa.Column("receipt_address", sa.String(length=128), nullable=True),
+        sa.Column("receipt_address", sa.Text(), nullable=True),  # encrypted (bot/crypto.py)
         sa.Column("receipt_language", sa.String(length=2), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),

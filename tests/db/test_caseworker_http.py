@@ -463,7 +463,7 @@ async def test_reply_reaches_the_person_and_the_assistant_goes_silent(
     # Handed back, the assistant answers again, but not what was written to the caseworker.
     await app.post(f"/caseworker/referrals/{referral_id}/hand-back", data={"csrf": token})
     assert db_get(database_url, Conversation, referral.conversation_id).status == "bot"
-    [merci] = db_rows(database_url, select(Message).where(Message.text == "merci!"))
+    [merci] = [m for m in db_rows(database_url, select(Message)) if m.text == "merci!"]
     assert merci.status == "handled"
     replies = await person_says(app, "p2", "une autre question")
     assert [r["text"] for r in replies] == ["fr: une autre question"]

@@ -246,7 +246,7 @@ async def test_stop_then_a_reply_attempt_sends_nothing_then_start(
     assert confirmation.startswith("Vous ne recevrez plus de messages")
     # The assistant tries to reply (e.g. an answer produced after an outage): nothing goes out.
     service = client.app.state.conversations  # type: ignore[attr-defined]
-    [inbound] = await rows(client, Message, Message.text == "Arrêt")
+    [inbound] = [m for m in await rows(client, Message) if m.text == "Arrêt"]
     async with service._sessions() as s:
         s.add(
             service._outbound(

@@ -372,7 +372,7 @@ def _contact_request(database_url: str, address: str) -> str:
             conversation_id = s.scalar(
                 select(Conversation.id)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.channel == "sms", Contact.address == address)
+                .where(Contact.matches("sms", address))
             )
             assert conversation_id
             referral = referrals.request_contact(s, conversation_id, "en", rules=RULES)

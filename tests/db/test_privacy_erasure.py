@@ -181,7 +181,7 @@ def tracker_events(settings: Settings, conversation_id: str, add: int = 0) -> in
 async def conversation_of(client: httpx.AsyncClient, channel: str, address: str) -> str:
     if channel == "web":  # a web person is known by their token's keyed hash
         address = web_address(address)
-    [contact] = await rows(client, Contact, Contact.channel == channel, Contact.address == address)
+    [contact] = await rows(client, Contact, Contact.matches(channel, address))
     [conversation] = await rows(client, Conversation, Conversation.contact_id == contact.id)
     return conversation.id
 

@@ -99,7 +99,7 @@ def _conversation_of(session: Session, address: str) -> str:
     return session.scalar(
         select(Conversation.id)
         .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Contact.channel == "web", Contact.address == web_address(address))
+        .where(Contact.matches("web", web_address(address)))
     )
 
 

@@ -139,7 +139,7 @@ async def referral_for(client: httpx.AsyncClient, channel: str, address: str) ->
         return await s.scalar(
             select(Referral)
             .join(Contact, Contact.id == Referral.contact_id)
-            .where(Contact.channel == channel, Contact.address == address)
+            .where(Contact.matches(channel, address))
         )
 
 
@@ -210,9 +210,7 @@ async def test_telegram_conversation_in_french_then_delete_my_data(
     assert ask["text"].startswith("Effacer tous vos messages")
     sessions = app.app.state.conversations._sessions  # type: ignore[attr-defined]
     async with sessions() as s:
-        contact = await s.scalar(
-            select(Contact).where(Contact.channel == "telegram", Contact.address == str(tg.chat))
-        )
+        contact = await s.scalar(select(Contact).where(Contact.matches("telegram", str(tg.chat))))
         assert contact is not None
         conversation_id = await s.scalar(
             select(Conversation.id).where(Conversation.contact_id == contact.id)

@@ -90,9 +90,7 @@ async def test_talk_to_a_person_runs_the_custom_action(chat: Chat, stack: Stack)
     sessions = stack.client.app.state.conversations._sessions  # type: ignore[attr-defined]
     async with sessions() as s:
         conversation = await s.scalar(
-            select(Conversation)
-            .join(Contact)
-            .where(Contact.channel == "web", Contact.address == chat.address)
+            select(Conversation).join(Contact).where(Contact.matches("web", chat.address))
         )
         assert conversation is not None
         assert conversation.status == ConversationStatus.HANDOFF_REQUESTED

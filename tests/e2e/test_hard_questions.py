@@ -63,7 +63,7 @@ async def test_another_language_gets_the_bilingual_reply_then_a_contact_request(
             select(Referral)
             .join(Conversation, Conversation.id == Referral.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
-            .where(Contact.channel == "web", Contact.address == chat.address)
+            .where(Contact.matches("web", chat.address))
         )
     assert referral is not None and referral.kind == "contact_request"
 

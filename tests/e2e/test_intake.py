@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from bot import crypto
 from bot.caseworker import security
 from bot.caseworker import service as caseworker_service
 from bot.store.db import sync_url
@@ -112,7 +113,7 @@ def conversation_of(db: Session, chat: Chat) -> Conversation:
     conversation = db.scalar(
         select(Conversation)
         .join(Contact)
-        .where(Contact.channel == "web", Contact.address == chat.address)
+        .where(Contact.matches("web", chat.address))
         .order_by(Conversation.created_at.desc())
     )
     assert conversation is not None
@@ -326,7 +327,9 @@ async def test_unclear_answer_is_asked_again_once_with_an_example(chat: Chat) ->
 
 
 def _age_tracker(stack: Stack, conversation_id: str, seconds: float) -> int:
-    """Move a conversation's events back in time in Rasa's SQL tracker store."""
+    """Move a conversation's events back in time in Rasa's SQL tracker store (its event data
+    is encrypted with the app's keys: bot/rasa_plugins/encrypted_tracker_store.py)."""
+    keyring = crypto.current()
     engine = create_engine(stack.settings.rasa_tracker_db_url)
     with engine.begin() as conn:
         rows = conn.execute(
@@ -334,11 +337,15 @@ def _age_tracker(stack: Stack, conversation_id: str, seconds: float) -> int:
             {"s": conversation_id},
         ).all()
         for row_id, timestamp, data in rows:
-            event = json.loads(data)
+            event = json.loads(keyring.decrypt(data))
             event["timestamp"] = float(event.get("timestamp") or timestamp) - seconds
             conn.execute(
                 text("UPDATE events SET timestamp = :t, data = :d WHERE id = :i"),
-                {"t": float(timestamp) - seconds, "d": json.dumps(event), "i": row_id},
+                {
+                    "t": float(timestamp) - seconds,
+                    "d": keyring.encrypt(json.dumps(event)),
+                    "i": row_id,
+                },
             )
     engine.dispose()
     return len(rows)

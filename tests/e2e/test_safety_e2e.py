@@ -32,7 +32,7 @@ def referral_of(stack: Stack, user: str) -> tuple[Referral | None, set[str], dic
             conversation = s.scalar(
                 select(Conversation)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.channel == "web", Contact.address == web_address_or_name(user))
+                .where(Contact.matches("web", web_address_or_name(user)))
             )
             assert conversation is not None
             referral = s.scalar(

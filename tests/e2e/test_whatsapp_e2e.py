@@ -114,7 +114,7 @@ async def referral_for(client: httpx.AsyncClient, address: str) -> Referral | No
         return await s.scalar(
             select(Referral)
             .join(Contact, Contact.id == Referral.contact_id)
-            .where(Contact.channel == "whatsapp", Contact.address == address)
+            .where(Contact.matches("whatsapp", address))
         )
 
 
@@ -168,7 +168,7 @@ async def test_caseworker_reply_after_a_day_waits_for_the_person(
             conversation = await s.scalar(
                 select(Conversation)
                 .join(Contact, Contact.id == Conversation.contact_id)
-                .where(Contact.address == wa.address)
+                .where(Contact.matches("whatsapp", wa.address))
             )
             assert conversation is not None
             before = len(twilio.contents(wa.address))

@@ -9,16 +9,16 @@ import pytest
 import yaml
 
 from bot.runtime import rasa_env, training
-from bot.runtime.services import tracker_store_config, write_rasa_config
+from bot.runtime.services import TRACKER_STORE_TYPE, tracker_store_config, write_rasa_config
 from bot.settings import Settings
 
 
 def test_tracker_store_for_sqlite_and_postgresql(tmp_path: Path) -> None:
     assert tracker_store_config(f"sqlite:///{tmp_path / 't.db'}") == {
-        "type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "t.db"),
+        "type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "t.db"),
     }  # fmt: skip
     assert tracker_store_config("postgresql://rasa:s3cret@db.internal:5433/trackers") == {
-        "type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 5433,
+        "type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "db.internal", "port": 5433,
         "db": "trackers", "username": "rasa", "password": "s3cret",
     }  # fmt: skip
     with pytest.raises(ValueError, match="unsupported"):
