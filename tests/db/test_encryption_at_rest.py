@@ -20,6 +20,7 @@ from bot.store.db import install_sqlite_pragmas, sync_url
 from bot.store.intake import IntakeProgress
 from bot.store.keys import encrypted_columns
 from bot.store.models import Contact, Conversation, Direction, Message, Referral
+from bot.store.privacy import ErasureJob
 
 CANARY_NAME = "Zorblatt Quenwick"
 CANARY_PHONE = "+15550199876"
@@ -66,6 +67,14 @@ def _fill(s: Session) -> Contact:
         IntakeProgress(
             conversation_id=conversation.id, contact_id=contact.id,
             answers={"full_name": CANARY_NAME},
+        )
+    )  # fmt: skip
+    # An erasure job still to finish: where its receipt goes, the Telegram chat to clean up.
+    s.add(
+        ErasureJob(
+            reference="ER-TEST-0001", reason="person", actor="person",
+            receipt_channel="sms", receipt_address=CANARY_PHONE, receipt_language="en",
+            telegram_messages=[[CANARY_PHONE, 1]],
         )
     )  # fmt: skip
     s.commit()
