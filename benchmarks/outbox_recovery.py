@@ -111,10 +111,12 @@ def fresh_database(kind: str, data_dir: Path) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{data_dir / 'intake.db'}"
     else:
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import text
+
+        from bot.store.db import sync_engine
 
         name = f"outbox_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"))
+        admin = sync_engine(POSTGRES)
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
@@ -126,9 +128,11 @@ def fresh_database(kind: str, data_dir: Path) -> str:
 def drop_database(url: str) -> None:
     if not url.startswith("postgresql"):
         return
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    admin = create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"))
+    from bot.store.db import sync_engine
+
+    admin = sync_engine(POSTGRES)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
     admin.dispose()

@@ -88,6 +88,12 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def sibling_engine(db: AsyncEngine, **options: Any) -> AsyncEngine:
+    """Another async engine to the same database as ``db``, with its own pool (the advisory
+    locks of bot/store/locks.py), values hidden like the app's."""
+    return create_async_engine(db.url, pool_pre_ping=True, **ENGINE_OPTIONS, **options)
+
+
 def sync_engine(url: str, **options: Any) -> Engine:
     """A synchronous engine (the action server, the tracker erasure, migrations), with values
     hidden from its errors like the app's. Every engine is made here or in ``create_engine``

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from bot import crypto
-from bot.store.db import install_sqlite_pragmas, sync_url
+from bot.store.db import install_sqlite_pragmas, sync_engine
 from bot.store.models import Base
 
 TRACKER_EVENTS = ("events", "data")  # Rasa's SQL tracker store (bot/rasa_plugins/)
@@ -54,7 +54,7 @@ def reencrypt(
     """Re-encrypt under ``keyring``'s primary key every value that is not already under it;
     returns the number of values rewritten per ``table.column``. One transaction per column."""
     counts: dict[str, int] = {}
-    engine = create_engine(sync_url(database_url))
+    engine = sync_engine(database_url)
     install_sqlite_pragmas(engine)
     try:
         for table, column in encrypted_columns():
@@ -64,7 +64,7 @@ def reencrypt(
                 )
     finally:
         engine.dispose()
-    tracker = create_engine(sync_url(tracker_url))
+    tracker = sync_engine(tracker_url)
     try:
         if inspect(tracker).has_table(TRACKER_EVENTS[0]):
             with tracker.begin() as conn:

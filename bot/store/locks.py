@@ -24,7 +24,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.db import sibling_engine
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,7 @@ class ConversationLocks:
         of their own to the same database."""
         if db.dialect.name != "postgresql":
             return cls(None)
-        pool = create_async_engine(
-            db.url,
-            pool_size=LOCK_POOL_SIZE,
-            max_overflow=LOCK_POOL_OVERFLOW,
-            pool_pre_ping=True,
-        )
+        pool = sibling_engine(db, pool_size=LOCK_POOL_SIZE, max_overflow=LOCK_POOL_OVERFLOW)
         return cls(pool)
 
     async def aclose(self) -> None:

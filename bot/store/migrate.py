@@ -29,12 +29,11 @@ def pending(database_url: str) -> bool:
     then: with several app processes, ``intake migrate`` runs once, before them)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine
 
-    from bot.store.db import sync_url
+    from bot.store.db import sync_engine
 
     heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
-    engine = create_engine(sync_url(database_url))
+    engine = sync_engine(database_url)
     try:
         with engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
