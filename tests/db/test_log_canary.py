@@ -31,12 +31,14 @@ CANARIES = (NAME, "Canarylopez", PHONE, "4165550199", "I fear going back")
 
 
 def _triggers(dialect: str, table: str, column: str, only: str, constraint: bool) -> list[str]:
-    """SQL that makes ``table`` refuse any row whose ``column`` holds the canary (and that
-    matches ``only``, a condition on NEW). On SQLite, ``constraint`` chooses the error: a
+    """SQL that makes ``table`` refuse any row with a ``column`` that matches ``only``, a
+    condition on NEW (the column is encrypted at rest, bot/crypto.py, so the trigger cannot
+    look for the canary in it: every such row is refused while the trigger is there, and the
+    canary is in the rows the test sends then). On SQLite, ``constraint`` chooses the error: a
     constraint's (IntegrityError), or a missing table's (OperationalError), which code that
     reads an IntegrityError as "someone else did it first" does not swallow."""
     name = f"refuse_canary_{table}_{column}"
-    condition = f"(NEW.{column} LIKE '%Canary%' OR NEW.{column} LIKE '%0199%') AND {only}"
+    condition = f"NEW.{column} IS NOT NULL AND {only}"
     if dialect == "sqlite":
         refusal = (
             "SELECT RAISE(ABORT, 'refused by the test trigger')"
