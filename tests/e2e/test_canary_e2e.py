@@ -42,7 +42,7 @@ from tests.fakes import (
     FakeTwilio,
     tg_message,
 )
-from tests.helpers import free_port, make_settings, rows, running_app, settle, wait_for
+from tests.helpers import free_port, make_settings, rows, running_app, settle, wait_for, web_post
 
 pytestmark = pytest.mark.e2e
 
@@ -265,9 +265,7 @@ async def _conversation(
         # An induced database error while the canary is in flight.
         _induce_database_error(settings.database_url, "messages", on=True)
         try:
-            failed = await client.post(
-                "/channels/web/messages", json={"user": web.user, "text": f"{SENTENCE} {PHONE}"}
-            )
+            failed = await web_post(client, web.user, f"{SENTENCE} {PHONE}")
             assert failed.status_code >= 500
         finally:
             _induce_database_error(settings.database_url, "messages", on=False)

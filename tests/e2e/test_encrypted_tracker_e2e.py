@@ -39,7 +39,7 @@ def sender_of(stack: Stack, chat: Chat) -> str:
         conversation_id = s.scalar(
             select(Conversation.id)
             .join(Contact, Contact.id == Conversation.contact_id)
-            .where(Contact.matches("web", chat.user))
+            .where(Contact.matches("web", chat.address))
         )
     engine.dispose()
     assert conversation_id
